@@ -1,0 +1,1 @@
+"""tap_oracle_wms"""
