@@ -1,0 +1,325 @@
+"""The simulator application: routing, auth, faults and stats, independent of the socket layer.
+
+``Simulator.handle`` turns (method, path, headers, body) into a ``Response``; the HTTP server
+only writes it (or, for the ``drop``/``truncate`` faults, deliberately fails to).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import orjson
+
+from wms_simulator.auth import FORBIDDEN, OK, SCOPE, Auth, basic_credentials
+from wms_simulator.changes import apply_changes
+from wms_simulator.faults import FaultConfigError, FaultInjector
+from wms_simulator.listing import BadRequest, build_request, envelope, parse_params, select
+from wms_simulator.model import (
+    BOOLEAN,
+    DATE,
+    DATETIME,
+    DECIMAL,
+    FK,
+    INTEGER,
+    STATUS,
+    TEXT,
+    Entity,
+    catalogue_names,
+)
+from wms_simulator.query import QueryEngine
+from wms_simulator.store import API_PATH, Store
+
+JSON = "application/json"
+_TYPES = {
+    TEXT: "text",
+    INTEGER: "integer",
+    STATUS: "integer",
+    DECIMAL: "decimal",
+    BOOLEAN: "boolean",
+    DATETIME: "datetime",
+    DATE: "date",
+    FK: "relation",
+}
+_CODES = {
+    400: "VALIDATION_ERROR",
+    401: "NOT_AUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    429: "THROTTLED",
+    500: "SERVER_ERROR",
+}
+_GATEWAY_HTML = b"<html><head><title>%d</title></head><body><h1>%d %s</h1></body></html>"
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = JSON
+    fault: str = "ok"  # "drop" / "truncate" are carried out by the socket layer
+
+
+def json_response(status: int, data: Any, **headers: str) -> Response:
+    return Response(status, orjson.dumps(data), dict(headers))
+
+
+def error(
+    status: int, message: str, details: dict[str, Any] | None = None, **headers: str
+) -> Response:
+    return json_response(
+        status,
+        {
+            "reference": str(uuid.uuid4()),
+            "code": _CODES.get(status, "ERROR"),
+            "message": message,
+            "details": details or {},
+        },
+        **headers,
+    )
+
+
+class Stats:
+    """Request counts per entity and kind/mode, faults served, and a short request log."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.requests: dict[str, Counter[str]] = defaultdict(Counter)
+        self.faults: Counter[str] = Counter()
+        self.statuses: Counter[int] = Counter()
+        self.total = 0
+        self.log: deque[dict[str, Any]] = deque(maxlen=1000)
+
+    def record(self, entity: str, kind: str, status: int, fault: str, query: str) -> None:
+        with self.lock:
+            self.total += 1
+            self.requests[entity][kind] += 1
+            self.statuses[status] += 1
+            if fault != "ok":
+                self.faults[fault] += 1
+            self.log.append(
+                {"entity": entity, "kind": kind, "status": status, "fault": fault, "query": query}
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "total": self.total,
+                "requests": {e: dict(c) for e, c in sorted(self.requests.items())},
+                "faults": dict(self.faults),
+                "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+                "log": list(self.log),
+            }
+
+
+class Simulator:
+    def __init__(
+        self,
+        scale: int = 2000,
+        seed: int = 7,
+        environment: str = "dev",
+        page_delay: float = 0.0,
+        faults: dict[str, Any] | None = None,
+        token_ttl: float = 3600.0,
+    ) -> None:
+        self.environment = environment
+        self.page_delay = page_delay
+        self.store = Store(scale, seed)
+        self.engine = QueryEngine(self.store)
+        self.auth = Auth(token_ttl=token_ttl)
+        self.faults = FaultInjector(faults)
+        self.stats = Stats()
+        self.base_url = ""
+
+    def bind(self, base_url: str) -> None:
+        """Called once the server knows its address: records carry absolute URLs."""
+        self.base_url = base_url.rstrip("/")
+        self.store.set_base_url(self.base_url)
+
+    # --- dispatch -----------------------------------------------------------------------------
+    def handle(self, method: str, target: str, headers: Any, body: bytes) -> Response:
+        parts = urlsplit(target)
+        path, query = parts.path, parts.query
+        prefix = f"/{self.environment}"
+        if not path.startswith(prefix + "/"):
+            return error(404, "Unknown environment.", {"path": path})
+        rest = path[len(prefix) :]
+        if rest.startswith("/_sim/"):
+            return self._admin(method, rest[len("/_sim/") :].strip("/"), headers, body)
+        api = API_PATH.rstrip("/")
+        if rest.rstrip("/") != api and not rest.startswith(API_PATH):
+            return error(404, "Not found.", {"path": path})
+        segs = [s for s in rest[len(api) :].split("/") if s]
+        kind, entity_name, rid = self._route(segs)
+        if kind == "unknown":
+            self.stats.record("?", "unknown", 404, "ok", query)
+            return error(404, "Not found.", {"path": path})
+        if method != "GET":
+            return error(405, f"Method {method} not allowed.", Allow="GET")
+        status = self.auth.check(headers.get("Authorization"))
+        if status != OK:
+            resp = (
+                error(403, "You do not have permission to perform this action.")
+                if status == FORBIDDEN
+                else error(
+                    401,
+                    "Authentication credentials were not provided or are invalid.",
+                    **{"WWW-Authenticate": 'Basic realm="lgfapi"'},
+                )
+            )
+            self.stats.record(entity_name or "", kind, resp.status, "ok", query)
+            return resp
+        action = self.faults.decide(kind)
+        resp = self._faulted(action)
+        if resp is None:
+            if action == "slow":
+                time.sleep(self.faults.slow_seconds)
+            resp = self._serve(kind, entity_name, rid, query)
+            resp.fault = action if action in ("drop", "truncate") else "ok"
+        stat_kind = kind
+        if kind == "list":
+            mode = parse_params(query).get("page_mode") or "paged"
+            stat_kind = mode if mode in ("paged", "sequenced") else "list"
+        self.stats.record(entity_name or "", stat_kind, resp.status, action, query)
+        return resp
+
+    @staticmethod
+    def _route(segs: list[str]) -> tuple[str, str | None, int | None]:
+        if not segs:
+            return "catalog", None, None
+        if len(segs) == 1:
+            return "list", segs[0], None
+        if len(segs) == 2 and segs[1] == "describe":
+            return "describe", segs[0], None
+        if len(segs) == 2 and segs[1].isdigit():
+            return "record", segs[0], int(segs[1])
+        return "unknown", None, None
+
+    def _faulted(self, action: str) -> Response | None:
+        if action == "429":
+            return error(
+                429, "Request was throttled.", **{"Retry-After": str(self.faults.retry_after)}
+            )
+        if action == "500":
+            return error(500, "Internal server error.")
+        if action in ("502", "503"):
+            code = int(action)
+            text = "Bad Gateway" if code == 502 else "Service Unavailable"
+            return Response(
+                code, _GATEWAY_HTML % (code, code, text.encode()), content_type="text/html"
+            )
+        if action == "drop":
+            return Response(0, fault="drop")
+        return None
+
+    def _serve(self, kind: str, name: str | None, rid: int | None, query: str) -> Response:
+        if kind == "catalog":
+            prefix = f"{self.base_url}{API_PATH}"
+            return json_response(200, {n: f"{prefix}{n}/" for n in catalogue_names()})
+        entity = self.store.entity(name or "")
+        if entity is None:
+            return error(404, f"Unknown entity {name!r}.", {"entity": name})
+        if kind == "describe":
+            return json_response(200, describe(entity))
+        if kind == "record":
+            rec = (
+                self.store.record(entity.name, rid or 0) if self.store.served(entity.name) else None
+            )
+            if rec is None:
+                return error(404, "No record found.", {"entity": entity.name, "id": rid})
+            return json_response(200, rec)
+        return self._list(entity, query)
+
+    def _list(self, entity: Entity, query: str) -> Response:
+        params = parse_params(query)
+        try:
+            req = build_request(self.store, entity, params)
+        except BadRequest as exc:
+            return error(400, str(exc), exc.details)
+        if self.page_delay:
+            time.sleep(self.page_delay)
+        if not self.store.served(entity.name):
+            return error(404, "No records found.", {"entity": entity.name})
+        result = self.engine.run(req)
+        if not result.records:
+            return error(404, "No records found.", {"entity": entity.name, "query": query})
+        base = f"{self.base_url}{API_PATH}{entity.name}/"
+        try:
+            results = select(entity, params, result.records)
+        except BadRequest as exc:
+            return error(400, str(exc), exc.details)
+        return json_response(200, envelope(req, result, base, params, results))
+
+    # --- /_sim/* ------------------------------------------------------------------------------
+    def _admin(self, method: str, name: str, headers: Any, body: bytes) -> Response:
+        try:
+            if name == "token" and method == "POST":
+                return self._token(headers, body)
+            if name == "stats" and method == "GET":
+                return json_response(200, self.stats.as_dict())
+            if name == "stats" and method == "DELETE":
+                self.stats.reset()
+                return json_response(200, {"reset": True})
+            if name == "faults" and method == "GET":
+                return json_response(200, self.faults.describe())
+            data = orjson.loads(body or b"{}")
+            if not isinstance(data, dict):
+                raise ValueError("body must be a JSON object")
+            if name == "faults" and method == "POST":
+                self.faults.configure(data)
+                return json_response(200, self.faults.describe())
+            if name == "changes" and method == "POST":
+                args = {
+                    k: int(data.get(k, 0)) for k in ("update", "insert", "delete", "tie", "late")
+                }
+                report = apply_changes(self.store, entities=data.get("entities"), **args)
+                return json_response(200, report.as_dict())
+        except (ValueError, FaultConfigError, orjson.JSONDecodeError) as exc:
+            return error(400, str(exc))
+        return error(404, f"Unknown admin endpoint {method} /_sim/{name}.")
+
+    def _token(self, headers: Any, body: bytes) -> Response:
+        form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        creds = basic_credentials(headers.get("Authorization") or "")
+        client_id, secret = creds if creds else (form.get("client_id"), form.get("client_secret"))
+        if form.get("grant_type") != "client_credentials":
+            return json_response(
+                400,
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "grant_type must be client_credentials",
+                },
+            )
+        if not self.auth.client_ok(client_id, secret):
+            return json_response(
+                401,
+                {"error": "invalid_client", "error_description": "Client authentication failed."},
+            )
+        scope = form.get("scope") or SCOPE
+        return json_response(200, {**self.auth.issue(), "scope": scope})
+
+
+def describe(entity: Entity) -> dict[str, Any]:
+    """The describe document: filterable parameters and per-field specs."""
+    fields: dict[str, Any] = {}
+    for f in entity.fields:
+        spec: dict[str, Any] = {"type": f.describe_type or _TYPES[f.kind], "required": f.required}
+        if f.kind == TEXT:
+            spec["max_length"] = f.max_length
+            spec["allow_blank"] = not f.required
+        if f.kind == DECIMAL:
+            spec["max_digits"] = 12 + f.places
+            spec["decimal_places"] = f.places
+        spec["default"] = "now" if f.name in ("create_ts", "mod_ts") else None
+        fields[f.name] = spec
+    return {"parameters": [f.name for f in entity.fields], "fields": fields}

@@ -1,0 +1,146 @@
+"""``wms-simulator``: serve the simulated lgfapi, or drive a running one (changes, faults)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import requests
+
+from wms_simulator.app import Simulator
+from wms_simulator.faults import FaultConfigError
+from wms_simulator.server import SimHTTPServer
+
+
+def _json_arg(text: str | None) -> dict[str, Any] | None:
+    """A JSON object given inline or as ``@path``."""
+    if not text:
+        return None
+    raw = Path(text[1:]).read_text() if text.startswith("@") else text
+    data = orjson.loads(raw)
+    if not isinstance(data, dict):
+        raise SystemExit("expected a JSON object")
+    return data
+
+
+def serve(args: argparse.Namespace) -> int:
+    try:
+        app = Simulator(
+            scale=args.scale,
+            seed=args.seed,
+            environment=args.environment,
+            page_delay=args.page_delay,
+            faults=_json_arg(args.faults),
+            token_ttl=args.token_ttl,
+        )
+    except FaultConfigError as exc:
+        print(f"wms-simulator: {exc}", file=sys.stderr)
+        return 2
+    server = SimHTTPServer((args.host, args.port), app)
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    print(app.base_url, flush=True)
+    print(
+        f"wms-simulator: scale={args.scale} seed={args.seed} counts={app.store.counts}",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def _post(url: str, payload: dict[str, Any]) -> int:
+    try:
+        resp = requests.post(
+            url,
+            data=orjson.dumps(payload),
+            headers={"Content-Type": "application/json"},
+            timeout=300,
+        )
+    except requests.RequestException as exc:
+        print(f"wms-simulator: {exc}", file=sys.stderr)
+        return 1
+    print(resp.text)
+    return 0 if resp.ok else 1
+
+
+def change(args: argparse.Namespace) -> int:
+    payload: dict[str, Any] = {
+        "update": args.update,
+        "insert": args.insert,
+        "delete": args.delete,
+        "tie": args.tie,
+        "late": args.late,
+    }
+    if args.entity:
+        payload["entities"] = args.entity
+    return _post(f"{args.base_url.rstrip('/')}/_sim/changes", payload)
+
+
+def faults(args: argparse.Namespace) -> int:
+    return _post(f"{args.base_url.rstrip('/')}/_sim/faults", _json_arg(args.json) or {})
+
+
+def stats(args: argparse.Namespace) -> int:
+    try:
+        resp = requests.get(f"{args.base_url.rstrip('/')}/_sim/stats", timeout=30)
+    except requests.RequestException as exc:
+        print(f"wms-simulator: {exc}", file=sys.stderr)
+        return 1
+    print(resp.text)
+    return 0 if resp.ok else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wms-simulator", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="serve the simulated API in the foreground")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    s.add_argument("--environment", default="dev")
+    s.add_argument(
+        "--scale",
+        type=int,
+        default=2000,
+        help="records over order_hdr/order_dtl/allocation (10/30/60 %%)",
+    )
+    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--page-delay", type=float, default=0.0, help="seconds added per list page")
+    s.add_argument("--faults", help="fault config as JSON, or @file.json")
+    s.add_argument("--token-ttl", type=float, default=3600.0, help="OAuth token lifetime (s)")
+    s.set_defaults(func=serve)
+    c = sub.add_parser("change", help="apply simulated changes to a running simulator")
+    c.add_argument("--base-url", required=True)
+    for name in ("update", "insert", "delete", "tie", "late"):
+        c.add_argument(f"--{name}", type=int, default=0)
+    c.add_argument("--entity", action="append", help="repeatable; default: the main three")
+    c.set_defaults(func=change)
+    f = sub.add_parser("faults", help="replace the fault configuration of a running simulator")
+    f.add_argument("--base-url", required=True)
+    f.add_argument("--json", default="{}", help="JSON object or @file; {} turns faults off")
+    f.set_defaults(func=faults)
+    st = sub.add_parser("stats", help="print request statistics of a running simulator")
+    st.add_argument("--base-url", required=True)
+    st.set_defaults(func=stats)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
