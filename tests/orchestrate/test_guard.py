@@ -1,0 +1,205 @@
+"""The guard: pauses and windows skip cleanly, the schema lock serialises loads."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from conftest import PY
+
+from orchestrate.locks import SchemaLock
+from orchestrate.opsdb import OpsDB
+
+RECORDER = (
+    "import sys, time, os\n"
+    "path = sys.argv[1]\n"
+    "rid = os.environ['MELTANO_RUN_ID']\n"
+    "with open(path, 'a') as f: f.write(f'start {time.time()} {rid}\\n')\n"
+    "time.sleep(float(sys.argv[2]))\n"
+    "with open(path, 'a') as f: f.write(f'end {time.time()}\\n')\n"
+    "sys.exit(int(sys.argv[3]) if len(sys.argv) > 3 else 0)\n"
+)
+
+
+def guard(project, *args: str, env: dict | None = None, **kw) -> subprocess.Popen:
+    """Start `wms-ops guard` as a real process (the way Meltano starts it)."""
+    return subprocess.Popen(
+        [PY, "-m", "orchestrate.cli", "guard", *args],
+        env={**os.environ, **project.env, **(env or {})}, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
+
+
+def recorder_cmd(tmp: Path, log: Path, seconds: float, rc: int = 0) -> list[str]:
+    script = tmp / "recorder.py"
+    script.write_text(RECORDER)
+    return ["--exec", "--", PY, str(script), str(log), str(seconds), str(rc)]
+
+
+def guard_rows(project) -> list[dict]:
+    cfg = project.config()
+    return [dict(r) for r in OpsDB(cfg.ops_db_path).query("SELECT * FROM guard_runs ORDER BY id")]
+
+
+def test_pause_skips_without_running(project, tmp_path):
+    from orchestrate.cli import main
+
+    os.environ.update(project.env)
+    try:
+        assert main(["pause", "incremental", "--until", "2h", "--reason", "ERP cutover"]) == 0
+    finally:
+        for k in project.env:
+            os.environ.pop(k)
+    log = tmp_path / "ran.log"
+    p = guard(project, "--pipeline", "incremental_sync", "--no-check",
+              *recorder_cmd(tmp_path, log, 0))
+    out, _ = p.communicate(timeout=30)
+    assert p.returncode == 0
+    assert "SKIPPED, paused until" in out and "ERP cutover" in out
+    assert not log.exists()
+    [row] = guard_rows(project)
+    assert row["outcome"] == "skipped" and "ERP cutover" in row["reason"]
+    # the full sync is not paused
+    p = guard(project, "--pipeline", "full_sync", "--no-check", *recorder_cmd(tmp_path, log, 0))
+    p.communicate(timeout=30)
+    assert p.returncode == 0 and log.read_text().startswith("start")
+
+
+def test_resume_and_force(project, tmp_path, monkeypatch):
+    from orchestrate.cli import main
+
+    for k, v in project.env.items():
+        monkeypatch.setenv(k, v)
+    main(["pause", "incremental"])
+    log = tmp_path / "ran.log"
+    p = guard(project, "--pipeline", "incremental", "--no-check", "--force",
+              *recorder_cmd(tmp_path, log, 0))
+    p.communicate(timeout=30)
+    assert log.exists()  # --force ignores the pause
+    main(["resume", "incremental"])
+    log.unlink()
+    p = guard(project, "--pipeline", "incremental", "--no-check", *recorder_cmd(tmp_path, log, 0))
+    p.communicate(timeout=30)
+    assert p.returncode == 0 and log.exists()
+
+
+def test_maintenance_window_skips(project, tmp_path):
+    log = tmp_path / "ran.log"
+    window = [{"cron": "* * * * *", "duration_minutes": 5, "pipelines": ["incremental_sync"],
+               "reason": "DB patching"}]
+    p = guard(project, "--pipeline", "incremental_sync", "--no-check",
+              *recorder_cmd(tmp_path, log, 0),
+              env={"WMS_OPS_MAINTENANCE_WINDOWS": json.dumps(window)})
+    out, _ = p.communicate(timeout=30)
+    assert p.returncode == 0 and "maintenance window" in out and "DB patching" in out
+    assert not log.exists()
+
+
+def test_two_guards_never_overlap(project, tmp_path):
+    log = tmp_path / "runs.log"
+    procs = [guard(project, "--pipeline", name, "--no-check", "--wait", "20",
+                   *recorder_cmd(tmp_path, log, 1.0))
+             for name in ("full_sync", "incremental_sync")]
+    outs = [p.communicate(timeout=60)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    events = [line.split() for line in log.read_text().splitlines()]
+    assert [e[0] for e in events] == ["start", "end", "start", "end"]  # strictly one after other
+    assert float(events[2][1]) >= float(events[1][1])
+    assert events[0][2] != events[2][2]  # each run got its own MELTANO_RUN_ID
+    assert any("waiting up to 20s for lock" in o for o in outs)
+    assert sorted(r["outcome"] for r in guard_rows(project)) == ["success", "success"]
+
+
+def test_lock_timeout_skips(project, tmp_path):
+    log = tmp_path / "runs.log"
+    holder = guard(project, "--pipeline", "full_sync", "--no-check",
+                   *recorder_cmd(tmp_path, log, 3))
+    _wait_for(lambda: log.exists())
+    late = guard(project, "--pipeline", "incremental_sync", "--no-check", "--wait", "0.5",
+                 *recorder_cmd(tmp_path, tmp_path / "late.log", 0))
+    out, _ = late.communicate(timeout=30)
+    assert late.returncode == 0
+    assert "SKIPPED, lock" in out and "still held by full_sync" in out
+    assert not (tmp_path / "late.log").exists()
+    holder.communicate(timeout=30)
+    skipped = [r for r in guard_rows(project) if r["outcome"] == "skipped"]
+    assert len(skipped) == 1 and skipped[0]["waited_seconds"] >= 0.5
+
+
+def test_exit_code_is_passed_through(project, tmp_path):
+    p = guard(project, "--pipeline", "incremental_sync", "--no-check",
+              *recorder_cmd(tmp_path, tmp_path / "r.log", 0, rc=3))
+    p.communicate(timeout=30)
+    assert p.returncode == 3
+    [row] = guard_rows(project)
+    assert row["outcome"] == "failed" and row["exit_code"] == 3
+
+
+def _wait_for(cond, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _child_pids(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(x) for x in out.stdout.split()]
+
+
+def test_lock_freed_after_sigkill(project, tmp_path):
+    cfg = project.config()
+    log = tmp_path / "runs.log"
+    holder = guard(project, "--pipeline", "full_sync", "--no-check",
+                   *recorder_cmd(tmp_path, log, 60))
+    _wait_for(lambda: log.exists())
+    lock = SchemaLock(cfg.lock_dir, cfg.lock_key)
+    assert not lock.try_acquire()
+    [child] = _child_pids(holder.pid)
+    # Killing only the guard: the inner run still holds the lock (no second load may start).
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait(timeout=10)
+    assert not lock.try_acquire()
+    os.kill(child, signal.SIGKILL)
+    _wait_for(lambda: not _alive(child))
+    assert lock.try_acquire()  # the kernel freed it
+    lock.release()
+
+
+def test_sigterm_is_forwarded(project, tmp_path):
+    log = tmp_path / "runs.log"
+    holder = guard(project, "--pipeline", "full_sync", "--no-check",
+                   *recorder_cmd(tmp_path, log, 60))
+    _wait_for(lambda: log.exists())
+    started = datetime.now(UTC)
+    holder.send_signal(signal.SIGTERM)
+    out, _ = holder.communicate(timeout=20)
+    assert holder.returncode == 128 + signal.SIGTERM
+    assert "forwarding signal SIGTERM" in out
+    assert (datetime.now(UTC) - started).total_seconds() < 15
+    [row] = guard_rows(project)
+    assert row["outcome"] == "failed"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+def test_inner_command_setting_overrides(project, tmp_path):
+    log = tmp_path / "r.log"
+    script = tmp_path / "recorder.py"
+    script.write_text(RECORDER)
+    p = guard(project, "--pipeline", "incremental_sync", "--no-check", "--", "run", "a", "b",
+              env={"WMS_OPS_INNER_COMMAND": f"{sys.executable} {script} {log} 0"})
+    p.communicate(timeout=30)
+    assert p.returncode == 0 and log.exists()
