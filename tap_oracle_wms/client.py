@@ -1,0 +1,270 @@
+"""HTTP plumbing shared by discovery and the streams: one keep-alive session,
+response classification, body parsing, retries with backoff, and a throttle.
+
+Bodies are parsed once, here, inside the retried call: a truncated body is then
+just another retriable failure, and the parsed payload is cached on the response
+so the paginator and the record parser never parse it again.
+"""
+
+from __future__ import annotations
+
+import decimal
+import email.utils
+import logging
+import random
+import threading
+import time
+import typing as t
+
+import msgspec
+import requests
+from requests.adapters import HTTPAdapter
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+logger = logging.getLogger("tap-oracle-wms")
+
+# msgspec rather than orjson: JSON numbers become Decimal with their exact digits
+# (orjson would hand us binary floats), at about the same speed.
+_decoder = msgspec.json.Decoder(float_hook=decimal.Decimal)
+
+PAYLOAD_ATTR = "_wms_payload"
+EXCERPT_CHARS = 300
+MAX_WAIT_SECONDS = 300.0
+
+RETRIABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    RetriableAPIError,
+    ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+class WMSAuthError(FatalAPIError):
+    """401/403: credentials or grants are wrong; retrying cannot help."""
+
+
+class WMSRequestError(FatalAPIError):
+    """A request failed for good: a 4xx, or retries ran out."""
+
+
+class RetriableWMSError(RetriableAPIError):
+    """A failure worth another try, carrying the server's Retry-After if any."""
+
+    def __init__(
+        self,
+        message: str,
+        response: requests.Response | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, response)
+        self.retry_after = retry_after
+
+
+def make_session() -> requests.Session:
+    """Keep-alive session; retries are ours, not urllib3's, so they are counted once."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def excerpt(response: requests.Response) -> str:
+    try:
+        text = response.content[:EXCERPT_CHARS].decode("utf-8", "replace")
+    except requests.exceptions.RequestException:
+        return "<unreadable body>"
+    return " ".join(text.split())
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP-date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def check_response(response: requests.Response, *, what: str, who: str) -> None:
+    """Classify a response and, when it is a success, parse and cache its body.
+
+    `what` names the entity (or catalogue) and `who` the principal, for messages.
+    A 404 is left to the caller (on a list it means "no rows").
+    """
+    status = response.status_code
+    where = f"{response.request.method} {response.url}" if response.request else response.url
+    if status in (401, 403):
+        msg = (
+            f"HTTP {status} reading {what} as {who}: not authorised "
+            f"(check credentials and lgfapi read grants). {where}: {excerpt(response)}"
+        )
+        raise WMSAuthError(msg)
+    if status == 429 or status >= 500:
+        msg = f"HTTP {status} for {where}: {excerpt(response)}"
+        raise RetriableWMSError(
+            msg, response, parse_retry_after(response.headers.get("Retry-After"))
+        )
+    if status == 404:
+        setattr(response, PAYLOAD_ATTR, None)
+        return
+    if status >= 400:
+        msg = f"HTTP {status} for {where} ({what}): {excerpt(response)}"
+        raise WMSRequestError(msg)
+    try:
+        payload = _decoder.decode(response.content)
+    except msgspec.DecodeError as exc:
+        msg = f"Truncated or invalid JSON from {where} ({len(response.content)} bytes): {exc}"
+        raise RetriableWMSError(msg, response) from exc
+    setattr(response, PAYLOAD_ATTR, payload)
+
+
+def payload_of(response: requests.Response) -> t.Any:
+    """The body parsed by `check_response` (None for a 404)."""
+    return getattr(response, PAYLOAD_ATTR, None)
+
+
+class Throttle:
+    """Client-side pacing shared by all requests of the run (thread-safe: the
+    page prefetcher and the main thread both send)."""
+
+    def __init__(self, per_minute: float | None) -> None:
+        self.interval = 60.0 / per_minute if per_minute else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            time.sleep(start - now)
+
+
+class RetryPolicy:
+    """Exponential backoff with jitter, never shorter than the server's Retry-After."""
+
+    def __init__(
+        self,
+        max_retries: int,
+        base_seconds: float,
+        throttle: Throttle,
+        sleep: t.Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.max_retries = max_retries
+        self.base_seconds = base_seconds
+        self.throttle = throttle
+        self.sleep = sleep
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        expo = self.base_seconds * (2**attempt)
+        wait = expo / 2 + random.uniform(0, expo / 2)  # jitter, not crypto
+        if retry_after is not None:
+            wait = max(wait, retry_after)
+        return min(wait, MAX_WAIT_SECONDS)
+
+    def call(self, func: t.Callable[..., t.Any], *args: t.Any, url: str, **kwargs: t.Any) -> t.Any:
+        attempt = 0
+        while True:
+            self.throttle.wait()
+            try:
+                return func(*args, **kwargs)
+            except RETRIABLE_EXCEPTIONS as exc:
+                if attempt >= self.max_retries:
+                    msg = (
+                        f"Giving up on {url} after {attempt + 1} attempts "
+                        f"({self.max_retries} retries): {_describe(exc)}"
+                    )
+                    raise WMSRequestError(msg) from exc
+                wait = self.delay(attempt, getattr(exc, "retry_after", None))
+                attempt += 1
+                logger.warning(
+                    "Retry %d/%d in %.2fs for %s: %s",
+                    attempt,
+                    self.max_retries,
+                    wait,
+                    url,
+                    _describe(exc),
+                )
+                self.sleep(wait)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, RetriableAPIError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+class WMSClient:
+    """The run's one connection to the tenant: session, auth, throttle and retries,
+    shared by discovery (catalogue, describe) and every stream."""
+
+    def __init__(
+        self,
+        *,
+        root: str,
+        authenticator: t.Callable[[requests.PreparedRequest], requests.PreparedRequest],
+        who: str,
+        timeout: float,
+        max_retries: int,
+        backoff_seconds: float,
+        per_minute: float | None,
+        user_agent: str = "tap-oracle-wms",
+    ) -> None:
+        self.root = root.rstrip("/")
+        self.authenticator = authenticator
+        self.who = who
+        self.timeout = timeout
+        self.session = make_session()
+        self.session.headers["User-Agent"] = user_agent
+        self.throttle = Throttle(per_minute)
+        self.retry = RetryPolicy(max_retries, backoff_seconds, self.throttle)
+
+    def entity_url(self, entity: str = "") -> str:
+        return f"{self.root}/entity/{entity + '/' if entity else ''}"
+
+    def get_json(self, url: str, *, what: str) -> t.Any:
+        """GET with retries; None for a 404."""
+
+        def attempt() -> requests.Response:
+            request = requests.Request("GET", url, headers={"Accept": "application/json"})
+            prepared = self.authenticator(self.session.prepare_request(request))
+            response = self.session.send(prepared, timeout=self.timeout)
+            check_response(response, what=what, who=self.who)
+            return response
+
+        return payload_of(self.retry.call(attempt, url=url))
+
+    def catalogue(self, what: str = "the entity catalogue") -> list[str]:
+        """Entity names from `GET .../entity/`; tolerant of the undocumented shape."""
+        body = self.get_json(self.entity_url(), what=what)
+        if isinstance(body, dict) and isinstance(body.get("results"), list):
+            body = body["results"]
+        if isinstance(body, dict):
+            return sorted(str(name) for name in body)
+        names: list[str] = []
+        for item in body or []:
+            if isinstance(item, str):
+                names.append(item)
+            elif isinstance(item, dict) and item.get("name"):
+                names.append(str(item["name"]))
+        return sorted(names)
+
+    def describe(self, entity: str) -> dict[str, t.Any]:
+        body = self.get_json(self.entity_url(entity) + "describe/", what=f"entity '{entity}'")
+        if not isinstance(body, dict):
+            msg = f"describe of entity '{entity}' returned no field list"
+            raise WMSRequestError(msg)
+        return body
