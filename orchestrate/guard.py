@@ -156,6 +156,8 @@ def run_guard(cfg: OpsConfig, ops: OpsDB, pipeline: str, args: list[str] | None 
             reason = None if rc == 0 else f"inner command exited with {rc}"
         except OSError as exc:
             rc, reason = 127, f"cannot start inner command: {exc}"
+        if rc == 0 and p.kind == "full" and not cfg.inner_command:
+            _seed_bookmarks(cfg, env)  # still under the lock: no incremental can start first
         ops.execute(
             "UPDATE guard_runs SET ended_at = ?, outcome = ?, exit_code = ?, reason = ? "
             "WHERE id = ?",
@@ -166,6 +168,16 @@ def run_guard(cfg: OpsConfig, ops: OpsDB, pipeline: str, args: list[str] | None 
     print(f"wms-ops guard: {p.name} run {run_id} finished with exit code {rc}", flush=True)
     _after(cfg, ops, p, run_id, rc)
     return rc
+
+
+def _seed_bookmarks(cfg: OpsConfig, env: dict[str, str]) -> None:
+    """A failure here only costs a longer first incremental run: log it, keep the exit code."""
+    try:
+        from orchestrate.bookmarks import seed_incremental
+
+        seed_incremental(cfg, find_meltano(cfg), env)
+    except Exception:
+        log.exception("guard: seeding the incremental bookmarks failed")
 
 
 def _after(cfg: OpsConfig, ops: OpsDB, p: Pipeline, run_id: str, rc: int) -> None:
