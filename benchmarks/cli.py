@@ -1,0 +1,143 @@
+"""`python -m benchmarks`: start the simulator, run the selected steps, print and save the table.
+
+One simulator per scale, started fresh so every scale begins from the same seeded data; the
+incremental step changes records, so it always runs last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks import report
+from benchmarks.paths import RESULTS_DIR
+from benchmarks.simulator import serve
+from benchmarks.steps import RUNNERS, STEPS, Bench, StepResult
+
+#: 1-minute load average above which the machine is not ours alone (warned, recorded in JSON).
+BUSY_LOAD = 0.7
+
+
+def _scales(text: str) -> tuple[int, int]:
+    parts = [int(p.replace("_", "")) for p in text.split(",") if p.strip()]
+    if len(parts) != 2 or min(parts) <= 0:
+        raise argparse.ArgumentTypeError("expected two scales, e.g. 200000,1000000")
+    return (min(parts), max(parts))
+
+
+def _steps(text: str) -> list[str]:
+    wanted = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in STEPS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown step(s) {unknown}; choose from {STEPS}")
+    return [s for s in STEPS if s in wanted]  # always in pipeline order
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Records/s and peak RSS of the floor loader, the tap, the target, "
+                    "meltano run full_sync and an incremental run, against the WMS simulator.",
+    )
+    parser.add_argument("--scale", type=int, default=1_000_000,
+                        help="records over the three entities (default 1,000,000)")
+    parser.add_argument("--seed", type=int, default=42, help="simulator seed (default 42)")
+    parser.add_argument("--only", type=_steps, default=list(STEPS), metavar="STEPS",
+                        help=f"comma list of steps to run, from {','.join(STEPS)} (default all)")
+    parser.add_argument("--compare-scales", type=_scales, metavar="A,B",
+                        help="run the steps at two scales and compare (overrides --scale)")
+    parser.add_argument("--page-size", type=int, default=1000,
+                        help="page size of the floor and the tap-alone steps (default 1000); "
+                             "the meltano jobs use their own plugin config")
+    parser.add_argument("--output-dir", type=Path, default=RESULTS_DIR,
+                        help="where <date>-<scale>.json/.md go (default benchmarks/results)")
+    parser.add_argument("--no-save", action="store_true", help="print only, write no results")
+    parser.add_argument("--workdir", type=Path,
+                        help="scratch directory (Singer recording, SQLite files, logs); "
+                             "default a temporary directory, removed afterwards")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the scratch directory (its path is printed)")
+    parser.add_argument("--interval", type=float, default=0.05,
+                        help="seconds between process-tree RSS polls (default 0.05)")
+    return parser.parse_args(argv)
+
+
+def run_scale(args: argparse.Namespace, scale: int, workdir: Path) -> list[StepResult]:
+    """Every selected step at one scale, against a simulator of its own."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC)
+    load_before = os.getloadavg()[0]
+    print(f"\n== scale {scale:,}, seed {args.seed}, steps {','.join(args.only)}; "
+          f"scratch {workdir}", flush=True)
+    if load_before > BUSY_LOAD:
+        print(f"   warning: load average {load_before:.1f} before starting: other work shares "
+              "the CPUs, so rates will read low", flush=True)
+    rows: list[StepResult] = []
+    with serve(scale, args.seed, workdir / "simulator.log") as sim:
+        print(f"   simulator {sim.base_url} (pid {sim.pid})", flush=True)
+        bench = Bench(sim=sim, workdir=workdir, page_size=args.page_size,
+                      interval=args.interval)
+        for step in args.only:
+            for row in RUNNERS[step](bench):
+                rows.append(row)
+                rate = f"{row.rate:,.0f} rec/s" if row.rate else "-"
+                print(f"   {row.label}: {row.wall_s:.1f} s, {rate}, "
+                      f"peak RSS {row.peak_rss_mb or '-'}{'' if row.ok else ' FAILED'}",
+                      flush=True)
+    print(f"\nScale {scale:,}:\n{report.text_table(rows)}")
+    goals = report.targets(rows)
+    print(f"\nTargets (reported, not asserted):\n{report.targets_text(goals)}")
+    markdown = report.markdown_table(rows)
+    print(f"\nMarkdown:\n\n{markdown}\n", flush=True)
+    if not args.no_save:
+        data = report.to_json(rows, goals, scale=scale, seed=args.seed,
+                              page_size=args.page_size, started=started)
+        data["host"]["load_avg_1m"] = {"start": round(load_before, 2),
+                                       "end": round(os.getloadavg()[0], 2)}
+        path = report.save(data, markdown, args.output_dir, started)
+        print(f"Saved {path}")
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    scales = list(args.compare_scales) if args.compare_scales else [args.scale]
+    root = args.workdir or Path(tempfile.mkdtemp(prefix="wms-bench-"))
+    results: dict[int, list[StepResult]] = {}
+    try:
+        for scale in scales:
+            results[scale] = run_scale(args, scale, root / f"scale-{scale}")
+    finally:
+        if args.keep or args.workdir:
+            print(f"Scratch kept in {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    if args.compare_scales:
+        small, large = scales
+        print(f"\nScales {small:,} vs {large:,}:\n{compare_text(results[small], results[large])}")
+        goals = report.growth_targets(results[small], results[large], (small, large))
+        print(f"\n{report.targets_text(goals)}")
+    failed = [r.label for rows in results.values() for r in rows if not r.ok]
+    if failed:
+        print(f"\nFailed steps: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+def compare_text(small: Sequence[StepResult], large: Sequence[StepResult]) -> str:
+    """Rates and peak RSS of the same steps at two scales, side by side."""
+    by_step = {r.step: r for r in large}
+    lines = [f"{'step':<24}{'rec/s small':>13}{'rec/s large':>13}  peak RSS MB small -> large"]
+    for r in small:
+        other = by_step.get(r.step)
+        if other is None:
+            continue
+        rate_a = f"{r.rate:,.0f}" if r.rate else "-"
+        rate_b = f"{other.rate:,.0f}" if other.rate else "-"
+        lines.append(f"{r.step:<24}{rate_a:>13}{rate_b:>13}  "
+                     f"{r.peak_rss_mb or '-'} -> {other.peak_rss_mb or '-'}")
+    return "\n".join(lines)
