@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -47,7 +48,13 @@ class Warehouse:
     """Read access to the warehouse the target writes."""
 
     def __init__(self, url: str, table_prefix: str = "") -> None:
-        self.engine = sa.create_engine(url)
+        parsed = sa.engine.make_url(url)
+        # A SQLite warehouse that no run has created yet is an empty one: read it, never create
+        # it (ops only reads) and never fail on its missing folder.
+        self.missing = parsed.drivername.startswith("sqlite") and not (
+            parsed.database and Path(parsed.database).expanduser().exists()
+        )
+        self.engine = sa.create_engine("sqlite://" if self.missing else url)
         self.prefix = table_prefix
         self.oracle = self.engine.dialect.name == "oracle"
 

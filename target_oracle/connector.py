@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -79,6 +80,10 @@ class OracleConnector(SQLConnector):
             engine = sa.create_engine(url, connect_args=self._oracle_connect_args())
             sa.event.listen(engine, "do_executemany", _set_input_sizes)
         elif url.drivername.startswith("sqlite"):
+            if url.database and url.database != ":memory:":
+                # A fresh checkout has no output/ folder yet: create the file's folder, as a
+                # user pointing the target at a new path expects.
+                Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             engine = sa.create_engine(url, connect_args={"timeout": 120})
             sa.event.listen(engine, "connect", _sqlite_connect)
             sa.event.listen(engine, "begin", _sqlite_begin)

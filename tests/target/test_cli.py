@@ -67,3 +67,13 @@ def test_secrets_are_marked(secret):
     from target_oracle.target import TargetOracle
 
     assert TargetOracle.config_jsonschema["properties"][secret].get("secret") is True
+
+
+def test_sqlite_file_in_a_new_folder_is_created(tmp_path):
+    """A fresh checkout has no output/ folder: the first run must create it, not fail."""
+    db = tmp_path / "output" / "nested" / "warehouse.db"
+    proc = _run({"sqlalchemy_url": f"sqlite:///{db}", "load_method": "upsert"},
+                [schema_msg(), rec(1, ts(1))], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT id FROM order_hdr").fetchall() == [(1,)]
