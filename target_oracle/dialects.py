@@ -183,10 +183,19 @@ class Dialect:
     def count_changes(
         self, source: str, live: str, keys: Sequence[str], version: str | None
     ) -> str:
-        """``inserted, updated, unchanged`` of a merge of ``source`` into ``live``."""
+        """``inserted, updated, unchanged`` of a merge of ``source`` into ``live``.
+
+        A row whose version equals the stored one is still written (the merge rule is ``>=``)
+        but counted as unchanged: a re-read of the lookback overlap, or a second full sync of the
+        same data, must not show up in the audit and the reconciliation as changes.
+        """
         on = " AND ".join(f"t.{self.q(k)} = s.{self.q(k)}" for k in keys)
         probe = f"t.{self.q(keys[0])}"
-        cond = self.newer("s", "t", self.q(version) if version else None)
+        cond = (
+            f"(t.{self.q(version)} IS NULL OR s.{self.q(version)} > t.{self.q(version)})"
+            if version
+            else "1 = 1"
+        )
         return (
             f"COALESCE(SUM(CASE WHEN {probe} IS NULL THEN 1 ELSE 0 END), 0), "
             f"COALESCE(SUM(CASE WHEN {probe} IS NOT NULL AND {cond} THEN 1 ELSE 0 END), 0), "

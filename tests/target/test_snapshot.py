@@ -9,9 +9,12 @@ LATE = "2028-01-01T00:00:00.000000+00:00"  # after V2's snapshot start
 
 def full(version, ids, mod=None, **extra):
     mod = mod or ts(1)
-    return [schema_msg(), marker(version),
-            *[rec(i, mod, version=version, code=f"c{i}", **extra) for i in ids],
-            marker(version)]
+    return [
+        schema_msg(),
+        marker(version),
+        *[rec(i, mod, version=version, code=f"c{i}", **extra) for i in ids],
+        marker(version),
+    ]
 
 
 def test_publish_on_end_marker_and_second_full_sync_has_no_duplicates(wh):
@@ -21,7 +24,15 @@ def test_publish_on_end_marker_and_second_full_sync_has_no_duplicates(wh):
     assert wh.query("SELECT COUNT(*) FROM wms_order_hdr_snap") == [(0,)]
     publishes = [a for a in wh.audit() if a[0] == "publish"]
     assert publishes[0][2:7] == (V1, 3, 0, 0, 0)
-    assert publishes[1][2:7] == (V2, 0, 3, 0, 0)
+    # the same data again: written, but counted as unchanged, not as changes
+    assert publishes[1][2:7] == (V2, 0, 0, 3, 0)
+
+
+def test_publish_counts_rows_with_a_newer_mod_ts_as_updated(wh):
+    wh.run(full(V1, [1, 2, 3]))
+    wh.run(full(V2, [1, 2], mod=ts(2)))
+    publish = [a for a in wh.audit() if a[0] == "publish"][-1]
+    assert publish[2:7] == (V2, 0, 2, 0, 1)  # version, inserted, updated, unchanged, deleted
 
 
 def test_publish_soft_deletes_only_absent_and_older_rows(wh):
@@ -48,14 +59,28 @@ def test_hard_delete_removes_rows(wh):
 def test_crash_before_publish_leaves_live_untouched_and_resume_keeps_staging(wh):
     wh.run(full(V1, [1, 2, 3]))
     before = wh.live()
-    states = wh.run([schema_msg(), marker(V2), rec(1, ts(9), version=V2, code="x"),
-                     rec(2, ts(9), version=V2, code="y"), state(2)])  # input ends: no marker
+    states = wh.run(
+        [
+            schema_msg(),
+            marker(V2),
+            rec(1, ts(9), version=V2, code="x"),
+            rec(2, ts(9), version=V2, code="y"),
+            state(2),
+        ]
+    )  # input ends: no marker
     assert wh.live() == before
     assert states  # STATE emitted: its rows are committed in staging
     assert wh.query("SELECT COUNT(*) FROM wms_order_hdr_snap") == [(2,)]
     # resumed run, same version: keeps filling staging, publishes on the end marker
-    wh.run([schema_msg(), marker(V2), rec(2, ts(9), version=V2, code="y"),
-            rec(3, ts(9), version=V2, code="z"), marker(V2)])
+    wh.run(
+        [
+            schema_msg(),
+            marker(V2),
+            rec(2, ts(9), version=V2, code="y"),
+            rec(3, ts(9), version=V2, code="z"),
+            marker(V2),
+        ]
+    )
     live = wh.live()
     assert {k: v[1] for k, v in live.items()} == {1: "x", 2: "y", 3: "z"}
     assert all(v[3] is None for v in live.values())
@@ -75,8 +100,16 @@ def test_two_markers_without_records_publish_an_empty_entity(wh):
 
 
 def test_snapshot_duplicates_keep_greatest_mod_ts(wh):
-    wh.run([schema_msg(), marker(V1), rec(1, ts(5), version=V1, code="new"),
-            rec(1, ts(2), version=V1, code="old"), marker(V1)], batch_size_rows=1)
+    wh.run(
+        [
+            schema_msg(),
+            marker(V1),
+            rec(1, ts(5), version=V1, code="new"),
+            rec(1, ts(2), version=V1, code="old"),
+            marker(V1),
+        ],
+        batch_size_rows=1,
+    )
     assert wh.live()[1][1] == "new"
 
 
