@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from e2e_helpers import ENTITIES, wms_truth
@@ -57,3 +59,46 @@ def test_dashboard_shows_both_pipelines_after_real_runs(project, simulator, tmp_
     html = (site / "index.html").read_text()
     assert "full_sync" in html and "incremental_sync" in html
     assert all(entity in html for entity in ENTITIES)
+
+
+class _Webhook:
+    """A local Slack/Teams-style webhook: collects the JSON bodies wms-ops posts."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+        bodies = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_failed_run_alerts_critical_once_then_recovers(project, simulator) -> None:
+    hook = _Webhook()
+    try:
+        project.env["WMS_OPS_WEBHOOK_URL"] = hook.url
+        project.meltano("run", "full_sync")
+        project.env["TAP_ORACLE_WMS_PASSWORD"] = "not-the-password"
+        failed = project.meltano("run", "incremental_sync", check=False)
+        assert failed.returncode != 0
+        project.meltano("invoke", "wms-ops", "check")  # the same open alert is not sent again
+        critical = [b["text"] for b in hook.bodies if "CRITICAL" in b["text"]]
+        assert len(critical) == 1 and "incremental_sync" in critical[0], hook.bodies
+        assert "not-the-password" not in json.dumps(hook.bodies)
+
+        del project.env["TAP_ORACLE_WMS_PASSWORD"]
+        project.meltano("run", "incremental_sync")
+        recovered = [b["text"] for b in hook.bodies if "RECOVERED" in b["text"].upper()]
+        assert len(recovered) == 1 and "incremental_sync" in recovered[0], hook.bodies
+    finally:
+        hook.server.shutdown()
+        hook.server.server_close()
