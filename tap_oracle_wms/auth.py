@@ -14,6 +14,7 @@ import typing as t
 from singer_sdk.authenticators import APIAuthenticatorBase, OAuthAuthenticator
 from singer_sdk.helpers._util import utc_now
 
+from tap_oracle_wms.client import WMSAuthError
 from tap_oracle_wms.settings import DEFAULT_OAUTH_SCOPE
 
 # Refresh this long before the token's announced expiry, so that no request
@@ -67,7 +68,15 @@ class ClientCredentialsAuth(OAuthAuthenticator):
 
     def update_access_token(self) -> None:
         self.token_requests += 1
-        super().update_access_token()
+        try:
+            super().update_access_token()
+        except RuntimeError as exc:  # the SDK's bare "Failed to update access token (status=N)"
+            msg = (
+                f"OAuth token request to {self.auth_endpoint} as oauth client "
+                f"'{self.client_id}' failed: {exc} (check oauth_client_id, "
+                "oauth_client_secret and oauth_scope)"
+            )
+            raise WMSAuthError(msg) from exc
 
     def __repr__(self) -> str:
         return "ClientCredentialsAuth(<redacted>)"

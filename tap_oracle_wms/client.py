@@ -138,7 +138,8 @@ class Throttle:
     page prefetcher and the main thread both send)."""
 
     def __init__(self, per_minute: float | None) -> None:
-        self.interval = 60.0 / per_minute if per_minute else 0.0
+        # float(): the SDK reads non-integral config numbers as Decimal (120.0 -> Decimal).
+        self.interval = 60.0 / float(per_minute) if per_minute else 0.0
         self._next = 0.0
         self._lock = threading.Lock()
 

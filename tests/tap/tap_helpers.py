@@ -81,14 +81,21 @@ def run_tap(
     state: dict[str, t.Any] | None = None,
     args: t.Sequence[str] = (),
     timeout: float = 120,
+    env: t.Mapping[str, str] | None = None,
 ) -> TapRun:
+    """`env` adds variables to the tap's environment (e.g. LOGLEVEL=DEBUG)."""
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         cmd = [TAP, "--config", _write(tmp, "config.json", config), *args]
         if state is not None:
             cmd += ["--state", _write(tmp, "state.json", state)]
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, env=_env(), check=False
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**_env(), **(env or {})},
+            check=False,
         )
     return TapRun(proc.returncode, proc.stdout, proc.stderr, parse_messages(proc.stdout))
 
