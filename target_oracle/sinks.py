@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import operator
 import typing as t
 from collections.abc import Callable
 
@@ -25,12 +26,17 @@ from target_oracle import audit
 from target_oracle import types as T
 from target_oracle.connector import OracleConnector
 from target_oracle.dialects import Column, RejectValue
+from target_oracle.fastcheck import FastCheck
 from target_oracle.naming import assign_column_names, conform_identifier
 from target_oracle.quarantine import RejectBuffer, reject_columns
 from target_oracle.rules import compile_rules
 from target_oracle.snapshots import SnapshotMixin
 
 _keys_json = msgspec.json.Encoder(decimal_format="number")
+_SDC_KEYS = frozenset((
+    "_sdc_extracted_at", "_sdc_received_at", "_sdc_batched_at", "_sdc_deleted_at",
+    "_sdc_sequence", "_sdc_table_version", "_sdc_sync_started_at",
+))
 
 
 def _without_date_formats(schema: t.Any) -> t.Any:
@@ -75,6 +81,40 @@ class OracleSink(SnapshotMixin, SQLSink[OracleConnector]):
         """Skip the SDK's per-key timestamp parsing: columns convert once, per type."""
         return record
 
+    # Per-record SDK hooks, made O(1) per record. Each replaces a private SDK method (or a
+    # property it reads per record) whose default re-derives, for every record, something
+    # fixed for the sink's life; behaviour is the SDK's.
+    @property
+    def include_sdc_metadata_properties(self) -> bool:
+        """The setting, read once (the SDK re-reads the config for every record)."""
+        cached = self.__dict__.get("_include_sdc")
+        if cached is None:
+            cached = self.__dict__["_include_sdc"] = bool(
+                self.config.get("add_record_metadata", False))
+        return cached
+
+    def _remove_sdc_metadata_from_record(self, record: dict) -> None:
+        """Private SDK hook: the SDK pops seven keys from every record; records without any
+        ``_sdc_*`` key (all of ours) are left alone after one set test."""
+        if not _SDC_KEYS.isdisjoint(record):
+            super()._remove_sdc_metadata_from_record(record)
+
+    def _singer_validate_message(self, record: dict) -> None:
+        """Private SDK hook: the same key-property check without a generator per record;
+        a miss still raises the SDK's own ``MissingKeyPropertiesError``."""
+        for key in self._key_properties:
+            if key not in record:
+                super()._singer_validate_message(record)
+
+    def _after_process_record(self, context: dict) -> None:
+        """Private SDK hook whose default only formats a DEBUG log line per record."""
+
+    @property
+    def is_full(self) -> bool:
+        """The SDK's test (``current_size >= max_size``) without two property hops."""
+        size = self._batch_size_rows
+        return self._batch_records_read >= (self.MAX_SIZE_DEFAULT if size is None else size)
+
     @property
     def load_method(self) -> str:
         return self._load_method
@@ -114,6 +154,18 @@ class OracleSink(SnapshotMixin, SQLSink[OracleConnector]):
         if self.connector.describe(self.snap_table, self.db_schema):
             self._ensure_snapshot_table()
         self._props = [c.prop for c in self.columns]
+        # Row building in C: one itemgetter over the record's properties, then the trailing
+        # columns no property feeds (``_sdc_deleted_at``) as None. Any other layout, or a
+        # record missing a property, takes the general ``record.get`` path.
+        named = [p for p in self._props if p is not None]
+        self._row_of: Callable[[dict], tuple] | None = None
+        self._row_pad: tuple = ()
+        if len(named) >= 2 and self._props[:len(named)] == named:
+            self._row_of = operator.itemgetter(*named)
+            self._row_pad = (None,) * (len(self._props) - len(named))
+        self._fast: FastCheck | None = None
+        if self._check is not None and self._row_of is not None:
+            self._fast = FastCheck.build(_without_date_formats(self.schema), named)
         self._convs = [(i, f) for i, c in enumerate(self.columns)
                        if (f := d.converter(c)) is not None]
         method = self.config.get("load_method") or "append-only"
@@ -138,7 +190,15 @@ class OracleSink(SnapshotMixin, SQLSink[OracleConnector]):
     # records -----------------------------------------------------------------------
     def process_record(self, record: dict, context: dict) -> None:
         """Validate, apply business rules, convert; route to live or snapshot rows."""
-        if self._check is not None:
+        values: tuple | None = None
+        if self._row_of is not None:
+            try:
+                values = self._row_of(record)
+            except KeyError:  # a property missing from the record: the general path
+                values = None
+        if self._check is not None and not (
+            values is not None and self._fast is not None and self._fast(record, values)
+        ):
             try:
                 self._check(record)
             except fastjsonschema.JsonSchemaValueException as exc:
@@ -148,10 +208,14 @@ class OracleSink(SnapshotMixin, SQLSink[OracleConnector]):
             if not rule(record):
                 self._reject(record, f"business rule failed: {src}")
                 return
-        if any(record.get(k) is None for k in self._key_properties):
-            self._reject(record, "key property is null")
-            return
-        row = [record.get(p) for p in self._props]  # type: ignore[arg-type]
+        for k in self._key_properties:
+            if record.get(k) is None:
+                self._reject(record, "key property is null")
+                return
+        if values is not None:
+            row = [*values, *self._row_pad]
+        else:
+            row = [record.get(p) for p in self._props]  # type: ignore[arg-type]
         try:
             for i, conv in self._convs:
                 if (v := row[i]) is not None:

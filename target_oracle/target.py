@@ -75,7 +75,10 @@ class TargetOracle(SQLTarget):
 
     def snapshot_state(self, stream: str) -> SnapshotState:
         """Marker bookkeeping per stream, surviving sink re-creation on schema change."""
-        return self._snapshots.setdefault(stream, SnapshotState())
+        state = self._snapshots.get(stream)  # per record: no throw-away SnapshotState
+        if state is None:
+            state = self._snapshots[stream] = SnapshotState()
+        return state
 
     def count_reject(self, table: str) -> None:
         self._rejects[table] += 1
@@ -99,8 +102,10 @@ class TargetOracle(SQLTarget):
 
         Otherwise its rows would wait for the next full drain and could miss a publish.
         """
+        if schema is None:  # every RECORD: the SDK's own answer, without the checks below
+            return self._sinks_active[stream_name]
         existing = self._sinks_active.get(stream_name)
-        if schema is not None and existing is not None and (
+        if existing is not None and (
             existing.schema != schema or existing.key_properties != key_properties
         ):
             self.drain_one(existing)
