@@ -14,10 +14,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import report
-from benchmarks.paths import RESULTS_DIR
-from benchmarks.simulator import serve
+from benchmarks import configs, report
+from benchmarks.paths import ENTITIES, RESULTS_DIR
+from benchmarks.simulator import serve, warm_up
 from benchmarks.steps import RUNNERS, STEPS, Bench, StepResult
+
+#: Simulator page cache of a benchmark run (MB). Rendered pages are ~1.5 KB per record per
+#: page size warmed (the steps' page size and the full-sync job's), so 3,000 MB holds 1,000,000
+#: records at both page sizes.
+DEFAULT_SIM_CACHE_MB = 3000.0
 
 #: 1-minute load average above which the machine is not ours alone (warned, recorded in JSON).
 BUSY_LOAD = 0.7
@@ -62,6 +67,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                              "default a temporary directory, removed afterwards")
     parser.add_argument("--keep", action="store_true",
                         help="keep the scratch directory (its path is printed)")
+    parser.add_argument("--sim-cache-mb", type=float, default=DEFAULT_SIM_CACHE_MB,
+                        help="simulator page cache in MB, warmed before the steps so the "
+                             "server's own cost is negligible, as in perf-notes (default "
+                             f"{DEFAULT_SIM_CACHE_MB:g}; 0: no cache, no warm-up)")
     parser.add_argument("--interval", type=float, default=0.05,
                         help="seconds between process-tree RSS polls (default 0.05)")
     return parser.parse_args(argv)
@@ -78,8 +87,15 @@ def run_scale(args: argparse.Namespace, scale: int, workdir: Path) -> list[StepR
         print(f"   warning: load average {load_before:.1f} before starting: other work shares "
               "the CPUs, so rates will read low", flush=True)
     rows: list[StepResult] = []
-    with serve(scale, args.seed, workdir / "simulator.log") as sim:
-        print(f"   simulator {sim.base_url} (pid {sim.pid})", flush=True)
+    cache_mb = args.sim_cache_mb
+    with serve(scale, args.seed, workdir / "simulator.log", cache_mb=cache_mb) as sim:
+        print(f"   simulator {sim.base_url} (pid {sim.pid}), page cache "
+              f"{f'{cache_mb:g} MB' if cache_mb > 0 else 'off'}", flush=True)
+        if cache_mb > 0:
+            sizes = [args.page_size, *filter(None, [configs.meltano_page_size()])]
+            warm = warm_up(sim, ENTITIES, sizes)
+            print(f"   warm-up: {warm['pages']} pages at page sizes {sorted(set(sizes))} in "
+                  f"{warm['seconds']} s; cache {warm['cache']}", flush=True)
         bench = Bench(sim=sim, workdir=workdir, page_size=args.page_size,
                       interval=args.interval)
         for step in args.only:
@@ -97,6 +113,7 @@ def run_scale(args: argparse.Namespace, scale: int, workdir: Path) -> list[StepR
     if not args.no_save:
         data = report.to_json(rows, goals, scale=scale, seed=args.seed,
                               page_size=args.page_size, started=started)
+        data["sim_cache_mb"] = args.sim_cache_mb
         data["host"]["load_avg_1m"] = {"start": round(load_before, 2),
                                        "end": round(os.getloadavg()[0], 2)}
         path = report.save(data, markdown, args.output_dir, started)

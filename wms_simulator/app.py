@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from wms_simulator.auth import FORBIDDEN, OK, SCOPE, Auth, basic_credentials
+from wms_simulator.cache import ResponseCache
 from wms_simulator.changes import apply_changes
 from wms_simulator.faults import FaultConfigError, FaultInjector
 from wms_simulator.listing import BadRequest, build_request, envelope, parse_params, select
@@ -131,6 +132,7 @@ class Simulator:
         page_delay: float = 0.0,
         faults: dict[str, Any] | None = None,
         token_ttl: float = 3600.0,
+        cache_mb: float = 0.0,
     ) -> None:
         self.environment = environment
         self.page_delay = page_delay
@@ -139,6 +141,7 @@ class Simulator:
         self.auth = Auth(token_ttl=token_ttl)
         self.faults = FaultInjector(faults)
         self.stats = Stats()
+        self.cache = ResponseCache.from_mb(cache_mb)  # None: off (the default)
         self.base_url = ""
 
     def bind(self, base_url: str) -> None:
@@ -250,6 +253,12 @@ class Simulator:
             time.sleep(self.page_delay)
         if not self.store.served(entity.name):
             return error(404, "No records found.", {"entity": entity.name})
+        cache, key, version = self.cache, None, self.store.snap.version
+        if cache is not None:
+            key = cache.key(version, self.base_url, entity.name, params)
+            body = cache.get(key)
+            if body is not None:
+                return Response(200, body)
         result = self.engine.run(req)
         if not result.records:
             return error(404, "No records found.", {"entity": entity.name, "query": query})
@@ -258,7 +267,10 @@ class Simulator:
             results = select(entity, params, result.records)
         except BadRequest as exc:
             return error(400, str(exc), exc.details)
-        return json_response(200, envelope(req, result, base, params, results))
+        resp = json_response(200, envelope(req, result, base, params, results))
+        if cache is not None and key is not None and self.store.snap.version == version:
+            cache.put(key, resp.body)
+        return resp
 
     # --- /_sim/* ------------------------------------------------------------------------------
     def _admin(self, method: str, name: str, headers: Any, body: bytes) -> Response:
@@ -266,7 +278,10 @@ class Simulator:
             if name == "token" and method == "POST":
                 return self._token(headers, body)
             if name == "stats" and method == "GET":
-                return json_response(200, self.stats.as_dict())
+                data = self.stats.as_dict()
+                if self.cache is not None:
+                    data["cache"] = self.cache.as_dict()
+                return json_response(200, data)
             if name == "stats" and method == "DELETE":
                 self.stats.reset()
                 return json_response(200, {"reset": True})

@@ -36,6 +36,7 @@ def serve(args: argparse.Namespace) -> int:
             page_delay=args.page_delay,
             faults=_json_arg(args.faults),
             token_ttl=args.token_ttl,
+            cache_mb=args.cache_mb,
         )
     except FaultConfigError as exc:
         print(f"wms-simulator: {exc}", file=sys.stderr)
@@ -120,6 +121,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--page-delay", type=float, default=0.0, help="seconds added per list page")
     s.add_argument("--faults", help="fault config as JSON, or @file.json")
     s.add_argument("--token-ttl", type=float, default=3600.0, help="OAuth token lifetime (s)")
+    s.add_argument("--cache-mb", type=float, default=0.0,
+                   help="LRU of rendered list pages, in MB (default 0: off); for benchmarks")
     s.set_defaults(func=serve)
     c = sub.add_parser("change", help="apply simulated changes to a running simulator")
     c.add_argument("--base-url", required=True)

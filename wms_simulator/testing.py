@@ -88,6 +88,7 @@ def running_simulator(
     page_delay: float = 0.0,
     faults: dict[str, Any] | None = None,
     token_ttl: float = 3600.0,
+    cache_mb: float = 0.0,
 ) -> Iterator[SimulatorHandle]:
     app = Simulator(
         scale=scale,
@@ -96,6 +97,7 @@ def running_simulator(
         page_delay=page_delay,
         faults=faults,
         token_ttl=token_ttl,
+        cache_mb=cache_mb,
     )
     server, thread = start_in_thread(app)
     try:
