@@ -5,6 +5,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
+# Compile bytecode at install time (uv and Meltano's uv-backed plugin venvs read this): with
+# PYTHONDONTWRITEBYTECODE set, as on our machines, every tap/target/meltano start would
+# otherwise recompile SQLAlchemy, the SDK and Meltano from source (measured 1.7 -> 0.8 CPU-s
+# for `target-oracle --about`, 3.8 -> 1.4 for `meltano --version`).
+export UV_COMPILE_BYTECODE := 1
 PYTEST_ARGS ?=
 SCALE ?= 1000000
 
