@@ -6,7 +6,6 @@ import typing as t
 from collections import Counter
 
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.sql import SQLTarget
 
@@ -15,6 +14,7 @@ from target_oracle.quarantine import TooManyRejects
 from target_oracle.rules import RuleError, compile_rules
 from target_oracle.sinks import OracleSink
 from target_oracle.snapshots import SnapshotState
+from target_oracle.stdin import ReadAheadReader
 
 
 class TargetOracle(SQLTarget):
@@ -23,7 +23,7 @@ class TargetOracle(SQLTarget):
     name = "target-oracle"
     default_sink_class = OracleSink
     #: msgspec parses JSON numbers with a fraction as ``Decimal`` (exact), and is fast.
-    message_reader_class = MsgSpecReader
+    message_reader_class = ReadAheadReader
 
     config_jsonschema = th.PropertiesList(
         th.Property("sqlalchemy_url", th.StringType, secret=True,

@@ -1,0 +1,68 @@
+"""Singer input read ahead by a thread, so the tap never waits while a batch commits.
+
+Between the tap and the target, Meltano relays each line and waits until the target's stdin
+pipe (64 KB) accepts it. The SDK reads stdin and commits batches on one thread, so while a batch
+of thousands of rows is being written the pipe fills, Meltano stops reading the tap, and the
+tap stops too: tap and target take turns instead of running side by side on two cores. A
+reader thread keeps draining stdin into a bounded queue of chunks (sqlite3 and python-oracledb
+release the GIL while the database works), and the SDK consumes lines from that queue.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from singer_sdk.contrib.msgspec import MsgSpecReader
+
+CHUNK_BYTES = 1 << 20
+#: At most this many chunks wait in memory (64 MB): enough to cover a batch commit.
+MAX_CHUNKS = 64
+_END = object()
+
+
+class ReadAheadLines:
+    """The lines of a binary stream, read ahead in chunks by a daemon thread."""
+
+    def __init__(self, stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES,
+                 max_chunks: int = MAX_CHUNKS) -> None:
+        self._stream = stream
+        self._chunk_bytes = chunk_bytes
+        self._chunks: queue.Queue[object] = queue.Queue(maxsize=max_chunks)
+        self._thread = threading.Thread(target=self._pump, name="stdin-read-ahead", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        read = getattr(self._stream, "read1", self._stream.read)
+        try:
+            while chunk := read(self._chunk_bytes):
+                self._chunks.put(chunk)
+        except BaseException as exc:  # handed to the consumer, which raises it in its thread
+            self._chunks.put(exc)
+        finally:
+            self._chunks.put(_END)
+
+    def __iter__(self) -> Iterator[bytes]:
+        rest = b""
+        while True:
+            chunk = self._chunks.get()
+            if chunk is _END:
+                break
+            if isinstance(chunk, BaseException):
+                raise chunk
+            lines = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")  # type: ignore[union-attr]
+            rest = lines.pop()
+            yield from (line for line in lines if line.strip())
+        if rest.strip():
+            yield rest
+
+
+class ReadAheadReader(MsgSpecReader):
+    """The SDK's msgspec reader (exact decimals), fed by `ReadAheadLines` from stdin."""
+
+    @property
+    def default_input(self) -> ReadAheadLines:  # type: ignore[override]
+        return ReadAheadLines(sys.stdin.buffer)
