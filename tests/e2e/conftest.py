@@ -47,3 +47,13 @@ def project(simulator, tmp_path: Path) -> Project:
         "WMS_OPS_WMS_BASE_URL": simulator.base_url,
     }
     return Project(env=env, warehouse=warehouse)
+
+
+@pytest.fixture
+def pipes(simulator, tmp_path: Path):
+    """The two pipelines as `tap-oracle-wms | target-oracle` (no Meltano), small pages."""
+    from e2e_helpers import Pipes
+
+    work = tmp_path / "pipes"
+    work.mkdir()
+    return Pipes(simulator, work, tmp_path / "warehouse.db")
