@@ -78,7 +78,14 @@ class _EntityChange:
             return False
         return rid <= self.gen.count or rid in self.overrides
 
-    def pick(self, k: int, same_offset: bool = False) -> list[int]:
+    def instant(self, rid: int) -> int:
+        """The row's current mod_ts, as microseconds since the epoch."""
+        hit = self.overrides.get(rid)
+        return hit[0] if hit else self.gen.inst(rid)
+
+    def pick(self, k: int, same_offset: bool = False, older_than: int | None = None) -> list[int]:
+        """Up to k distinct live rows; with `older_than`, only rows whose mod_ts is older (a late
+        commit gives a row an older mod_ts than the newest, never older than its own)."""
         out: list[int] = []
         offset: str | None = None
         for _ in range(k * 50 + 200):
@@ -86,6 +93,8 @@ class _EntityChange:
                 break
             rid = self.rng.randint(1, self.max_id)
             if rid in self.taken or not self.live(rid):
+                continue
+            if older_than is not None and self.instant(rid) >= older_than:
                 continue
             if same_offset:
                 off = self.raw(rid)["mod_ts"][-6:]
@@ -159,8 +168,9 @@ def apply_changes(
                 done["tie_mod_ts"] = (
                     ch.overrides[done["tied"][0]][1]["mod_ts"] if done["tied"] else None
                 )
-            for rid in ch.pick(late):
-                ch.touch(rid, newest[name] - rng.randint(60 * SECOND, 240 * SECOND))
+            late_at = newest[name] - rng.randint(60 * SECOND, 240 * SECOND)
+            for rid in ch.pick(late, older_than=late_at):
+                ch.touch(rid, late_at)
                 done["late"].append(rid)
             for rid in ch.pick(delete):
                 _count_child(deltas, name, ch.raw(rid), -1)

@@ -161,12 +161,6 @@ def test_rows_changing_while_the_incremental_reads_them(simulator, tmp_path) -> 
                            context=f"after the catch-up incremental (first run: {problems[:2]})")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "simulator bug: wms_simulator/changes.py apply_changes() `late` picks any live row "
-    "(`ch.pick(late)`) and sets its mod_ts to newest-before-call minus 1-4 min, so a row "
-    "updated by an earlier change call gets an OLDER mod_ts than it already had; WMS never "
-    "moves a row's mod_ts backwards, and the target's newer-wins merge rightly keeps the "
-    "newer row, so the warehouse disagrees with the simulator's truth"))
 def test_late_commit_never_moves_a_rows_mod_ts_backwards(pipes, simulator) -> None:
     """A late commit is a row whose new mod_ts is older than *other* rows' -- never older than
     the row's own previous mod_ts. Update every header, sync, then late-commit some."""
