@@ -72,7 +72,13 @@ def inner_command(cfg: OpsConfig, p: Pipeline, args: list[str], exec_mode: bool)
         if not args:
             raise SystemExit("wms-ops guard: --exec needs a command after --")
         return list(args)
-    return [find_meltano(cfg), *(args or ["run", p.tap, p.target])]
+    cmd = list(args or ["run", p.tap, p.target])
+    if cmd[:1] == ["run"] and "--force" not in cmd:
+        # We hold the schema lock, so no other run of this pipeline is alive; a run killed
+        # earlier (SIGKILL, OOM) leaves Meltano's record RUNNING, and without --force Meltano
+        # would refuse every rerun for a while ("already running").
+        cmd.insert(1, "--force")
+    return [find_meltano(cfg), *cmd]
 
 
 def _record(ops: OpsDB, **row: object) -> int:

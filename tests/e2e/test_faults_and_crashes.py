@@ -130,13 +130,6 @@ def kill_tree(pid: int) -> None:
             os.kill(p, signal.SIGKILL)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "orchestrate bug: after a crash (SIGKILL/OOM) of a guarded run, Meltano's `runs` row stays "
-    "RUNNING, and the next guarded run's inner `meltano run tap-oracle-wms-full "
-    "target-oracle-full` (orchestrate/guard.py inner_command(), no `--force`) exits 1 with "
-    "'Another ... pipeline is already running ... Wait until <+5 min> when the job will be "
-    "automatically cancelled if stale'; the guard already holds the schema flock, so no other "
-    "run of this schema can be alive: it could pass --force (or mark the stale run dead)"))
 @pytest.mark.parametrize("seed", [5])
 def test_meltano_full_sync_killed_then_rerun(project, simulator, seed) -> None:
     """Scenario 5 (Meltano): the whole `meltano run full_sync` tree SIGKILLed mid-run."""
@@ -165,9 +158,7 @@ def test_meltano_full_sync_killed_then_rerun(project, simulator, seed) -> None:
     rerun = project.meltano("run", "full_sync", check=False)
     out = rerun.stdout + rerun.stderr
     if rerun.returncode != 0:
-        if "is already running" in out:  # the diagnosed bug (xfail); anything else is an error
-            raise AssertionError(f"rerun blocked by the killed run's Meltano job {where}")
-        raise RuntimeError(f"rerun failed {where}:\n{out[-4000:]}")
+        raise AssertionError(f"rerun failed {where}:\n{out[-4000:]}")
     assert_matches_wms(project.warehouse, simulator, context=f"after the rerun {where}")
 
 

@@ -11,10 +11,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conftest import PY
-
 from orchestrate.locks import SchemaLock
 from orchestrate.opsdb import OpsDB
+
+PY = sys.executable  # the interpreter running the tests, for inner commands
 
 RECORDER = (
     "import sys, time, os\n"
