@@ -100,11 +100,9 @@ class OracleSink(SnapshotMixin, SQLSink[OracleConnector]):
             super()._remove_sdc_metadata_from_record(record)
 
     def _singer_validate_message(self, record: dict) -> None:
-        """Private SDK hook: the same key-property check without a generator per record;
-        a miss still raises the SDK's own ``MissingKeyPropertiesError``."""
-        for key in self._key_properties:
-            if key not in record:
-                super()._singer_validate_message(record)
+        """Private SDK hook that raised ``MissingKeyPropertiesError`` for a record without its
+        key, ending the whole load; such a record is quarantined in :meth:`process_record`
+        instead (bad input loses nothing else)."""
 
     def _after_process_record(self, context: dict) -> None:
         """Private SDK hook whose default only formats a DEBUG log line per record."""
@@ -210,7 +208,7 @@ class OracleSink(SnapshotMixin, SQLSink[OracleConnector]):
                 return
         for k in self._key_properties:
             if record.get(k) is None:
-                self._reject(record, "key property is null")
+                self._reject(record, f"key property {k!r} is missing or null")
                 return
         if values is not None:
             row = [*values, *self._row_pad]

@@ -149,11 +149,6 @@ def test_a_rejected_record_in_a_full_snapshot_does_not_soft_delete_its_row(pipes
     assert not dead & altered, f"rejected ids soft-deleted: {sorted(dead & altered)}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "target bug: a RECORD without its key property `id` crashes the whole target with the "
-    "SDK's MissingKeyPropertiesError (target_oracle/sinks.py OracleSink._singer_validate_message "
-    "re-raises it from SDK target_base._process_record_message, before process_record can "
-    "quarantine it as 'key property is null'); nothing after it is loaded"))
 def test_a_record_without_its_id_key_is_rejected_not_fatal(pipes, simulator, tmp_path) -> None:
     messages, _ = _alter(record_tap(pipes, "incremental", tmp_path / "tap"), drop_id=True)
     ok = run_target({**pipes.target_config("incremental"), "max_rejects": 10}, messages, tmp_path)
