@@ -206,13 +206,26 @@ class Dialect:
     def soft_delete(
         self, live: str, snap: str, keys: Sequence[str], version: str | None,
         deleted_col: str, vcol: str, *, hard: bool,
+        rejects: tuple[str, str, str] | None = None,
     ) -> str:
-        """Mark (or remove) live rows absent from the snapshot and older than its start."""
+        """Mark (or remove) live rows absent from the snapshot and older than its start.
+
+        ``rejects`` = (rejects table, its record_key column, its table_version column): rows
+        whose record was rejected in this snapshot are not absent from WMS, only from the
+        snapshot, and stay live. Their key is kept as JSON text (``[123]``), so this applies to
+        single-column keys.
+        """
         on = " AND ".join(f"s.{self.q(k)} = t.{self.q(k)}" for k in keys)
         absent = (
             f"NOT EXISTS (SELECT 1 FROM {snap} s WHERE {on} "
             f"AND s.{self.q(vcol)} = :snapshot_version)"
         )
+        if rejects and len(keys) == 1:
+            table, key_col, version_col = rejects
+            absent += (
+                f" AND NOT EXISTS (SELECT 1 FROM {table} r WHERE r.{self.q(version_col)} = "
+                f":snapshot_version AND r.{self.q(key_col)} = '[' || t.{self.q(keys[0])} || ']')"
+            )
         older = (
             f" AND (t.{self.q(version)} IS NULL OR t.{self.q(version)} < "
             f"{self.ts_bind('snapshot_start')})"

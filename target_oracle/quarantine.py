@@ -26,6 +26,8 @@ REJECT_COLUMNS: tuple[tuple[str, T.ColumnType], ...] = (
     ("reason", T.ColumnType(T.STRING, 4000)),
     ("rejected_at", T.ColumnType(T.TIMESTAMP)),
     ("run_id", T.ColumnType(T.STRING, 64)),
+    # The full-sync snapshot the record belonged to: its publish must not soft-delete the row.
+    ("table_version", T.ColumnType(T.INTEGER)),
 )
 
 
@@ -53,11 +55,10 @@ class RejectBuffer:
     key_properties: Sequence[str]
     rows: list[tuple] = field(default_factory=list)
 
-    def add(self, record: dict, reason: str) -> None:
+    def add(self, record: dict, reason: str, table_version: int | None = None) -> None:
         key = _text([record.get(k) for k in self.key_properties]) if self.key_properties else ""
-        self.rows.append(
-            (self.stream, key[:4000], _text(record), reason[:4000], utc_now_text(), run_id())
-        )
+        self.rows.append((self.stream, key[:4000], _text(record), reason[:4000], utc_now_text(),
+                          run_id(), table_version))
 
     def take(self) -> list[tuple]:
         rows, self.rows = self.rows, []

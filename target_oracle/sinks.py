@@ -229,7 +229,10 @@ class OracleSink(SnapshotMixin, SQLSink[OracleConnector]):
             self._snap_rows.append(tuple(row))
 
     def _reject(self, record: dict, reason: str) -> None:
-        self._rejects.add(record, reason)
+        # Rejected inside an open full snapshot: remembered with its version, so the publish
+        # leaves the live row alone instead of reading the reject as a deletion in WMS.
+        version = self.snap_state.version if self.load_method != "upsert" else None
+        self._rejects.add(record, reason, version)
         schema = f"{self.db_schema}." if self.db_schema else ""
         self._target_ref.count_reject(f"{schema}{self.rejects_table}")
 

@@ -168,6 +168,15 @@ class SnapshotMixin:
         raw.direct_path_load(owner, self.snap_table, [c.name for c in cols],  # type: ignore[union-attr]
                              [native(r) for r in rows] if idx else rows)
 
+    def _rejects_of_snapshots(self) -> tuple[str, str, str] | None:
+        """The rejects table and its key/version columns, when it exists with them."""
+        existing = self.connector.describe(self.rejects_table, self.db_schema)
+        key, version = ("RECORD_KEY", "TABLE_VERSION") if self.connector.dialect.upper else (
+            "record_key", "table_version")
+        if key in existing and version in existing:
+            return self.ref(self.rejects_table), key, version
+        return None
+
     # publish -----------------------------------------------------------------------
     def publish(self, version: int, *, replace: bool = False) -> None:
         """Make snapshot ``version`` the live table's content, in one transaction."""
@@ -178,6 +187,7 @@ class SnapshotMixin:
         vi = self._ver_idx
         is_time = vi is not None and self.columns[vi].ctype.kind == T.TIMESTAMP
         binds = {"snapshot_version": version}
+        rejects = None if replace else self._rejects_of_snapshots()
         with self.connector.transaction() as conn:
             deleted = 0
             if replace:
@@ -196,7 +206,8 @@ class SnapshotMixin:
                 del_sql = d.soft_delete(live, snap, self.keys,
                                         self.version_col if is_time else None,
                                         self.deleted_col, self._vcol,
-                                        hard=bool(self.config.get("hard_delete")))
+                                        hard=bool(self.config.get("hard_delete")),
+                                        rejects=rejects)
                 del_binds = {**binds, "deleted_at": started}
                 if is_time:
                     del_binds["snapshot_start"] = version_start_text(version)

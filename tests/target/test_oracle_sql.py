@@ -64,6 +64,16 @@ GOLDEN = {
         'WHERE t."_SDC_DELETED_AT" IS NULL AND NOT EXISTS (SELECT 1 FROM WMS_T_SNAP s '
         'WHERE s.ID = t.ID AND s."_SDC_SNAPSHOT_VERSION" = :snapshot_version) '
         f"AND (t.MOD_TS IS NULL OR t.MOD_TS < TO_TIMESTAMP_TZ(:snapshot_start, {TS}))"),
+    "soft_delete_sparing_rejects": (
+        D.soft_delete("WMS_T", "WMS_T_SNAP", ["ID"], "MOD_TS", "_SDC_DELETED_AT",
+                      "_SDC_SNAPSHOT_VERSION", hard=False,
+                      rejects=("WMS_T_REJECTS", "RECORD_KEY", "TABLE_VERSION")),
+        f'UPDATE WMS_T t SET "_SDC_DELETED_AT" = TO_TIMESTAMP_TZ(:deleted_at, {TS}) '
+        'WHERE t."_SDC_DELETED_AT" IS NULL AND NOT EXISTS (SELECT 1 FROM WMS_T_SNAP s '
+        'WHERE s.ID = t.ID AND s."_SDC_SNAPSHOT_VERSION" = :snapshot_version) '
+        "AND NOT EXISTS (SELECT 1 FROM WMS_T_REJECTS r WHERE r.TABLE_VERSION = "
+        ":snapshot_version AND r.RECORD_KEY = '[' || t.ID || ']') "
+        f"AND (t.MOD_TS IS NULL OR t.MOD_TS < TO_TIMESTAMP_TZ(:snapshot_start, {TS}))"),
 }
 
 OTHERS = {
