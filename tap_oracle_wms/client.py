@@ -18,6 +18,7 @@ import typing as t
 
 import msgspec
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
@@ -168,6 +169,7 @@ class RetryPolicy:
         self.base_seconds = base_seconds
         self.throttle = throttle
         self.sleep = sleep
+        self.reached = False  # once any request succeeded, refused connections are retried
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         expo = self.base_seconds * (2**attempt)
@@ -181,8 +183,18 @@ class RetryPolicy:
         while True:
             self.throttle.wait()
             try:
-                return func(*args, **kwargs)
+                result = func(*args, **kwargs)
+                self.reached = True
+                return result
             except RETRIABLE_EXCEPTIONS as exc:
+                if not self.reached and _never_connected(exc):
+                    # The tenant was never reached (refused, unknown host): a wrong base_url or
+                    # a closed network, not a passing fault; retrying for minutes hides it.
+                    msg = (
+                        f"Cannot reach the WMS at {url}: {_describe(exc)}. "
+                        "Check base_url and that this machine can reach the tenant."
+                    )
+                    raise WMSRequestError(msg) from exc
                 if attempt >= self.max_retries:
                     msg = (
                         f"Giving up on {url} after {attempt + 1} attempts "
@@ -200,6 +212,18 @@ class RetryPolicy:
                     _describe(exc),
                 )
                 self.sleep(wait)
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """True when no TCP connection could be opened (refused, unknown host), as opposed to a
+    connection that was reset, dropped or timed out after it was made."""
+    if not isinstance(exc, requests.exceptions.ConnectionError) or isinstance(
+        exc, requests.exceptions.ConnectTimeout
+    ):
+        return False
+    cause = exc.args[0] if exc.args else None
+    reason = getattr(cause, "reason", cause)
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 def _describe(exc: BaseException) -> str:

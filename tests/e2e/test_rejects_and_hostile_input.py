@@ -257,12 +257,6 @@ def test_bad_endpoint_or_credentials_fail_fast_and_write_nothing(pipes, simulato
     assert took < 20, f"took {took:.0f}s to fail"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "tap: an unreachable base_url is retried like a transient fault: "
-    "tap_oracle_wms/client.py RETRIABLE_EXCEPTIONS includes requests ConnectionError, and "
-    "RetryPolicy.call retries the very first (catalogue) request max_retries=8 times with "
-    "backoff 1,2,4..128 s (~3 min at project defaults, settings.py/extractors.meltano.yml), "
-    "instead of failing fast when the tenant was never reached"))
 def test_unreachable_base_url_fails_fast_with_project_retry_defaults(pipes, tmp_path) -> None:
     pipes.tap_extra.update(base_url="http://127.0.0.1:9/nowhere", retry_backoff_seconds=1.0,
                            max_retries=8)
