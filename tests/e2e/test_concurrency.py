@@ -12,6 +12,9 @@ pytestmark = pytest.mark.e2e
 
 
 def test_full_and_incremental_started_together_never_overlap(project, simulator) -> None:
+    # A project's system database exists before its first scheduled runs (meltano install
+    # creates it); two Meltano processes creating it at the same instant would race.
+    project.meltano("state", "list")
     procs = {
         job: subprocess.Popen([str(BIN / "meltano"), "run", job], cwd=ROOT, env=project.env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
