@@ -1,4 +1,4 @@
-"""Everything that differs between Oracle and the embedded SQLite, as SQL text.
+"""What Oracle and the embedded SQLite share, and how each stores what it loads.
 
 Statements are plain text (SQLAlchemy has no MERGE construct and its generic DDL is what
 Oracle rejects), built from already-conformed identifiers; the tests compile each kind
@@ -21,13 +21,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import msgspec
 
 from target_oracle import types as T
-from target_oracle.naming import needs_quotes_oracle
 
 _json = msgspec.json.Encoder(decimal_format="number")
 ORACLE_TS_FORMAT = "YYYY-MM-DD\"T\"HH24:MI:SS.FF6TZH:TZM"
@@ -239,189 +237,3 @@ class Dialect:
             f"UPDATE {live} {self.alias_kw}t SET {dcol} = {self.ts_bind('deleted_at')} "
             f"WHERE t.{dcol} IS NULL AND {absent}{older}"
         )
-
-
-class OracleDialect(Dialect):
-    """Oracle 19c+ in python-oracledb thin mode."""
-
-    name = "oracle"
-    upper = True
-
-    def q(self, ident: str) -> str:
-        return f'"{ident}"' if needs_quotes_oracle(ident) else ident
-
-    def sql_type(self, ctype: T.ColumnType) -> str:
-        return {
-            T.INTEGER: "NUMBER(38)",
-            T.NUMBER: "NUMBER",
-            T.TIMESTAMP: "TIMESTAMP(6) WITH TIME ZONE",
-            T.DATE: "DATE",
-            T.BOOLEAN: "NUMBER(1)",
-            T.JSON: "CLOB",
-            T.CLOB: "CLOB",
-        }.get(ctype.kind) or f"VARCHAR2({ctype.length or T.MAX_VARCHAR} CHAR)"
-
-    def _string_converter(self, col: Column) -> Callable[[Any], Any]:
-        limit = col.ctype.length or T.MAX_VARCHAR
-        name = col.name
-
-        def conv(value: Any) -> str:
-            text = _json_text(value)
-            if len(text) > limit or (len(text) > 1000 and len(text.encode()) > 4000):
-                raise RejectValue(f"value too long for {name} (VARCHAR2({limit} CHAR))")
-            return text
-
-        return conv
-
-    def _number_converter(self) -> Callable[[Any], Any]:
-        def conv(value: Any) -> Any:
-            return Decimal(value) if isinstance(value, str) else value
-
-        return conv
-
-    def ts_bind(self, name: str) -> str:
-        return f"TO_TIMESTAMP_TZ(:{name}, '{ORACLE_TS_FORMAT}')"
-
-    def bind(self, i: int, col: Column) -> str:
-        if col.ctype.kind == T.TIMESTAMP:
-            return f"TO_TIMESTAMP_TZ(:c{i}, '{ORACLE_TS_FORMAT}')"
-        if col.ctype.kind == T.DATE:
-            return f"TO_DATE(:c{i}, 'YYYY-MM-DD')"
-        return f":c{i}"
-
-    def input_sizes(self, columns: Sequence[Column]) -> list[Any]:
-        """``Cursor.setinputsizes`` arguments so array DML never re-sizes its buffers."""
-        import oracledb
-
-        sizes: list[Any] = []
-        for c in columns:
-            kind = c.ctype.kind
-            if kind in {T.INTEGER, T.NUMBER, T.BOOLEAN}:
-                sizes.append(oracledb.DB_TYPE_NUMBER)
-            elif kind in {T.CLOB, T.JSON}:
-                sizes.append(oracledb.DB_TYPE_LONG)  # long strings into CLOB, no temp LOBs
-            elif kind in {T.TIMESTAMP, T.DATE}:
-                sizes.append(40)
-            else:
-                sizes.append(c.ctype.length or T.MAX_VARCHAR)
-        return sizes
-
-    def create_staging(self, table: str, columns: Sequence[Column]) -> str:
-        cols = ", ".join(self.column_ddl(c) for c in columns)
-        return f"CREATE GLOBAL TEMPORARY TABLE {table} ({cols}) ON COMMIT DELETE ROWS"
-
-    def add_columns(self, table: str, columns: Sequence[Column]) -> list[str]:
-        if not columns:
-            return []
-        return [f"ALTER TABLE {table} ADD ({', '.join(self.column_ddl(c) for c in columns)})"]
-
-    def widen_column(self, table: str, col: Column, new: T.ColumnType) -> list[str]:
-        if new.kind == T.STRING:
-            return [f"ALTER TABLE {table} MODIFY ({self.q(col.name)} {self.sql_type(new)})"]
-        # VARCHAR2 → CLOB cannot be MODIFYed (ORA-22858): add, copy, drop, rename.
-        tmp = self.q(f"{col.name[:100]}__CLOB")
-        name = self.q(col.name)
-        return [
-            f"ALTER TABLE {table} ADD ({tmp} CLOB)",
-            f"UPDATE {table} SET {tmp} = {name}",
-            f"ALTER TABLE {table} DROP COLUMN {name}",
-            f"ALTER TABLE {table} RENAME COLUMN {tmp} TO {name}",
-        ]
-
-    def merge(
-        self, live: str, source: str, columns: Sequence[Column], keys: Sequence[str],
-        version: str | None, *, undelete_col: str | None = None,
-    ) -> str:
-        """One MERGE: insert new keys, update existing ones unless the stored row is newer."""
-        on = " AND ".join(f"t.{self.q(k)} = s.{self.q(k)}" for k in keys)
-        names = [self.q(c.name) for c in columns]
-        sets = [f"t.{n} = s.{n}" for c, n in zip(columns, names, strict=True)
-                if c.name not in keys]
-        cond = self.newer("s", "t", self.q(version) if version else None)
-        if undelete_col:
-            cond = f"({cond} OR t.{self.q(undelete_col)} IS NOT NULL)"
-        sql = f"MERGE INTO {live} t USING {source} s ON ({on})"
-        if sets:
-            where = "" if cond == "1 = 1" else f" WHERE {cond}"
-            sql += f" WHEN MATCHED THEN UPDATE SET {', '.join(sets)}{where}"
-        values = ", ".join(f"s.{n}" for n in names)
-        return sql + f" WHEN NOT MATCHED THEN INSERT ({', '.join(names)}) VALUES ({values})"
-
-
-class SQLiteDialect(Dialect):
-    """Embedded SQLite (≥ 3.35: upsert, window functions, NULLS LAST, json_each)."""
-
-    name = "sqlite"
-    upper = False
-    alias_kw = "AS "
-
-    def q(self, ident: str) -> str:
-        return '"' + ident.replace('"', '""') + '"'
-
-    def sql_type(self, ctype: T.ColumnType) -> str:
-        return "INTEGER" if ctype.kind in {T.INTEGER, T.BOOLEAN} else "TEXT"
-
-    def _number_converter(self) -> Callable[[Any], Any]:
-        def conv(value: Any) -> Any:
-            return value if value is None else str(value)
-
-        return conv
-
-    def bind(self, i: int, col: Column) -> str:
-        return "?"
-
-    def add_columns(self, table: str, columns: Sequence[Column]) -> list[str]:
-        return [f"ALTER TABLE {table} ADD COLUMN {self.column_ddl(c)}" for c in columns]
-
-    def widen_column(self, table: str, col: Column, new: T.ColumnType) -> list[str]:
-        return []  # TEXT has no length
-
-    def upsert(
-        self, live: str, columns: Sequence[Column], keys: Sequence[str],
-        version: str | None, *, select: str | None = None, undelete_col: str | None = None,
-    ) -> str:
-        """``INSERT … ON CONFLICT DO UPDATE … WHERE`` newer — from binds or a SELECT."""
-        names = [self.q(c.name) for c in columns]
-        body = f"{select}" if select else (
-            f"VALUES ({', '.join(self.bind(i, c) for i, c in enumerate(columns))})"
-        )
-        sql = f"INSERT INTO {live} AS t ({', '.join(names)}) {body}"
-        sets = [f"{n} = excluded.{n}" for c, n in zip(columns, names, strict=True)
-                if c.name not in keys]
-        conflict = ", ".join(self.q(k) for k in keys)
-        if not sets:
-            return sql + f" ON CONFLICT ({conflict}) DO NOTHING"
-        cond = self.newer("excluded", "t", self.q(version) if version else None)
-        if undelete_col:
-            cond = f"({cond} OR t.{self.q(undelete_col)} IS NOT NULL)"
-        where = "" if cond == "1 = 1" else f" WHERE {cond}"
-        return sql + f" ON CONFLICT ({conflict}) DO UPDATE SET {', '.join(sets)}{where}"
-
-    @staticmethod
-    def json_batch_source(keys: Sequence[str], version: str | None, q: Callable) -> str:
-        """A batch's keys (and versions) as a derived table over one JSON bind."""
-        names = [*keys, *([version] if version else [])]
-        cols = ", ".join(
-            f"json_extract(value, '$[{i}]') AS {q(n)}" for i, n in enumerate(names)
-        )
-        return f"(SELECT {cols} FROM json_each(:batch_keys))"
-
-
-def dialect_for(url_drivername: str) -> Dialect:
-    """Pick the dialect from a SQLAlchemy driver name."""
-    if url_drivername.startswith("oracle"):
-        return OracleDialect()
-    if url_drivername.startswith("sqlite"):
-        return SQLiteDialect()
-    raise ValueError(f"unsupported database {url_drivername!r}: use oracle+oracledb or sqlite")
-
-
-def describe_sql(dialect: Dialect) -> str:
-    """Existing columns of one table, in column order: name, data type, char length."""
-    if dialect.name == "oracle":
-        return (
-            "SELECT COLUMN_NAME, DATA_TYPE, CHAR_LENGTH FROM ALL_TAB_COLUMNS "
-            "WHERE OWNER = COALESCE(:owner, SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA')) "
-            "AND TABLE_NAME = :table_name ORDER BY COLUMN_ID"
-        )
-    return "SELECT name, type, NULL FROM pragma_table_info(:table_name) ORDER BY cid"

@@ -1,0 +1,42 @@
+"""Everything that differs between Oracle and the embedded SQLite, as SQL text.
+
+``base`` holds what both share (columns, value converters, the statement builders both use);
+``oracle`` and ``sqlite`` hold what each does its own way. See ``base`` for the storage
+choices of each database.
+"""
+
+from __future__ import annotations
+
+from target_oracle.dialects.base import Column, Dialect, RejectValue
+from target_oracle.dialects.oracle import OracleDialect
+from target_oracle.dialects.sqlite import SQLiteDialect
+
+__all__ = [
+    "Column",
+    "Dialect",
+    "OracleDialect",
+    "RejectValue",
+    "SQLiteDialect",
+    "describe_sql",
+    "dialect_for",
+]
+
+
+def dialect_for(url_drivername: str) -> Dialect:
+    """Pick the dialect from a SQLAlchemy driver name."""
+    if url_drivername.startswith("oracle"):
+        return OracleDialect()
+    if url_drivername.startswith("sqlite"):
+        return SQLiteDialect()
+    raise ValueError(f"unsupported database {url_drivername!r}: use oracle+oracledb or sqlite")
+
+
+def describe_sql(dialect: Dialect) -> str:
+    """Existing columns of one table, in column order: name, data type, char length."""
+    if dialect.name == "oracle":
+        return (
+            "SELECT COLUMN_NAME, DATA_TYPE, CHAR_LENGTH FROM ALL_TAB_COLUMNS "
+            "WHERE OWNER = COALESCE(:owner, SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA')) "
+            "AND TABLE_NAME = :table_name ORDER BY COLUMN_ID"
+        )
+    return "SELECT name, type, NULL FROM pragma_table_info(:table_name) ORDER BY cid"

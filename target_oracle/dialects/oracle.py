@@ -1,0 +1,121 @@
+"""Oracle 19c+ (Autonomous Database too), python-oracledb thin mode.
+
+MERGE for upserts and publishes, array DML, date-times bound as text for TO_TIMESTAMP_TZ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from target_oracle import types as T
+from target_oracle.dialects.base import ORACLE_TS_FORMAT, Column, Dialect, RejectValue, _json_text
+from target_oracle.naming import needs_quotes_oracle
+
+
+class OracleDialect(Dialect):
+    """Oracle 19c+ in python-oracledb thin mode."""
+
+    name = "oracle"
+    upper = True
+
+    def q(self, ident: str) -> str:
+        return f'"{ident}"' if needs_quotes_oracle(ident) else ident
+
+    def sql_type(self, ctype: T.ColumnType) -> str:
+        return {
+            T.INTEGER: "NUMBER(38)",
+            T.NUMBER: "NUMBER",
+            T.TIMESTAMP: "TIMESTAMP(6) WITH TIME ZONE",
+            T.DATE: "DATE",
+            T.BOOLEAN: "NUMBER(1)",
+            T.JSON: "CLOB",
+            T.CLOB: "CLOB",
+        }.get(ctype.kind) or f"VARCHAR2({ctype.length or T.MAX_VARCHAR} CHAR)"
+
+    def _string_converter(self, col: Column) -> Callable[[Any], Any]:
+        limit = col.ctype.length or T.MAX_VARCHAR
+        name = col.name
+
+        def conv(value: Any) -> str:
+            text = _json_text(value)
+            if len(text) > limit or (len(text) > 1000 and len(text.encode()) > 4000):
+                raise RejectValue(f"value too long for {name} (VARCHAR2({limit} CHAR))")
+            return text
+
+        return conv
+
+    def _number_converter(self) -> Callable[[Any], Any]:
+        def conv(value: Any) -> Any:
+            return Decimal(value) if isinstance(value, str) else value
+
+        return conv
+
+    def ts_bind(self, name: str) -> str:
+        return f"TO_TIMESTAMP_TZ(:{name}, '{ORACLE_TS_FORMAT}')"
+
+    def bind(self, i: int, col: Column) -> str:
+        if col.ctype.kind == T.TIMESTAMP:
+            return f"TO_TIMESTAMP_TZ(:c{i}, '{ORACLE_TS_FORMAT}')"
+        if col.ctype.kind == T.DATE:
+            return f"TO_DATE(:c{i}, 'YYYY-MM-DD')"
+        return f":c{i}"
+
+    def input_sizes(self, columns: Sequence[Column]) -> list[Any]:
+        """``Cursor.setinputsizes`` arguments so array DML never re-sizes its buffers."""
+        import oracledb
+
+        sizes: list[Any] = []
+        for c in columns:
+            kind = c.ctype.kind
+            if kind in {T.INTEGER, T.NUMBER, T.BOOLEAN}:
+                sizes.append(oracledb.DB_TYPE_NUMBER)
+            elif kind in {T.CLOB, T.JSON}:
+                sizes.append(oracledb.DB_TYPE_LONG)  # long strings into CLOB, no temp LOBs
+            elif kind in {T.TIMESTAMP, T.DATE}:
+                sizes.append(40)
+            else:
+                sizes.append(c.ctype.length or T.MAX_VARCHAR)
+        return sizes
+
+    def create_staging(self, table: str, columns: Sequence[Column]) -> str:
+        cols = ", ".join(self.column_ddl(c) for c in columns)
+        return f"CREATE GLOBAL TEMPORARY TABLE {table} ({cols}) ON COMMIT DELETE ROWS"
+
+    def add_columns(self, table: str, columns: Sequence[Column]) -> list[str]:
+        if not columns:
+            return []
+        return [f"ALTER TABLE {table} ADD ({', '.join(self.column_ddl(c) for c in columns)})"]
+
+    def widen_column(self, table: str, col: Column, new: T.ColumnType) -> list[str]:
+        if new.kind == T.STRING:
+            return [f"ALTER TABLE {table} MODIFY ({self.q(col.name)} {self.sql_type(new)})"]
+        # VARCHAR2 → CLOB cannot be MODIFYed (ORA-22858): add, copy, drop, rename.
+        tmp = self.q(f"{col.name[:100]}__CLOB")
+        name = self.q(col.name)
+        return [
+            f"ALTER TABLE {table} ADD ({tmp} CLOB)",
+            f"UPDATE {table} SET {tmp} = {name}",
+            f"ALTER TABLE {table} DROP COLUMN {name}",
+            f"ALTER TABLE {table} RENAME COLUMN {tmp} TO {name}",
+        ]
+
+    def merge(
+        self, live: str, source: str, columns: Sequence[Column], keys: Sequence[str],
+        version: str | None, *, undelete_col: str | None = None,
+    ) -> str:
+        """One MERGE: insert new keys, update existing ones unless the stored row is newer."""
+        on = " AND ".join(f"t.{self.q(k)} = s.{self.q(k)}" for k in keys)
+        names = [self.q(c.name) for c in columns]
+        sets = [f"t.{n} = s.{n}" for c, n in zip(columns, names, strict=True)
+                if c.name not in keys]
+        cond = self.newer("s", "t", self.q(version) if version else None)
+        if undelete_col:
+            cond = f"({cond} OR t.{self.q(undelete_col)} IS NOT NULL)"
+        sql = f"MERGE INTO {live} t USING {source} s ON ({on})"
+        if sets:
+            where = "" if cond == "1 = 1" else f" WHERE {cond}"
+            sql += f" WHEN MATCHED THEN UPDATE SET {', '.join(sets)}{where}"
+        values = ", ".join(f"s.{n}" for n in names)
+        return sql + f" WHEN NOT MATCHED THEN INSERT ({', '.join(names)}) VALUES ({values})"
