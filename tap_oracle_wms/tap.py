@@ -35,6 +35,7 @@ class TapOracleWMS(Tap):
     """Singer tap for Oracle WMS Cloud (lgfapi v10)."""
 
     name = "tap-oracle-wms"
+    package_name = "wms-oracle-pipeline"  # the distribution both plugins ship in (version, --about)
     config_jsonschema = CONFIG_SCHEMA
     message_writer_class = WMSMessageWriter
 

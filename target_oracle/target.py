@@ -21,6 +21,7 @@ class TargetOracle(SQLTarget):
     """Singer target for Oracle (python-oracledb thin) with an embedded SQLite backend."""
 
     name = "target-oracle"
+    package_name = "wms-oracle-pipeline"  # the distribution both plugins ship in (version, --about)
     default_sink_class = OracleSink
     #: msgspec parses JSON numbers with a fraction as ``Decimal`` (exact), and is fast.
     message_reader_class = ReadAheadReader
