@@ -37,21 +37,15 @@ def _share_rules(cfg: OpsConfig, p: Pipeline, run: RunRecord) -> list[Condition]
     out = []
     for e in run.entities:
         kept = sum(int(e.get(c) or 0) for c in ("inserted", "updated", "unchanged"))
-        rejected, deleted = int(e.get("rejected") or 0), int(e.get("deleted") or 0)
-        if rejected and rejected / (kept + rejected) > cfg.reject_share_critical:
-            out.append(Condition(
-                run.environment, p.name, f"rejects:{e['stream']}", CRITICAL,
-                f"{e['stream']}: {rejected} of {kept + rejected} rows rejected in run "
-                f"{run.run_id} ({rejected / (kept + rejected):.1%} > "
-                f"{cfg.reject_share_critical:.1%})",
-            ))
-        if deleted and deleted / (kept + deleted) > cfg.delete_share_critical:
-            out.append(Condition(
-                run.environment, p.name, f"deletes:{e['stream']}", CRITICAL,
-                f"{e['stream']}: {deleted} of {kept + deleted} rows deleted in run "
-                f"{run.run_id} ({deleted / (kept + deleted):.1%} > "
-                f"{cfg.delete_share_critical:.1%})",
-            ))
+        for column, verb, limit in (("rejected", "rejects", cfg.reject_share_critical),
+                                    ("deleted", "deletes", cfg.delete_share_critical)):
+            count = int(e.get(column) or 0)
+            if count and count / (kept + count) > limit:
+                out.append(Condition(
+                    run.environment, p.name, f"{verb}:{e['stream']}", CRITICAL,
+                    f"{e['stream']}: {count} of {kept + count} rows {column} in run "
+                    f"{run.run_id} ({count / (kept + count):.1%} > {limit:.1%})",
+                ))
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from html import escape
 
@@ -9,6 +10,19 @@ PALETTE = ["#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2", "#6
            "#db2777", "#4b5563", "#ca8a04"]
 OUTCOME_COLOR = {"success": "#16a34a", "failed": "#dc2626", "running": "#2563eb",
                  "skipped": "#9ca3af"}
+
+
+
+def _gridlines(x1: float, x2: float, top: float, plot_h: float,
+               label: Callable[[float], str]) -> list[str]:
+    """Horizontal grid lines at 0, 50 and 100 % of the plot, each with its axis label."""
+    out = []
+    for frac in (0, 0.5, 1):
+        y = top + plot_h * (1 - frac)
+        out.append(f'<line x1="{x1}" y1="{y:.1f}" x2="{x2}" y2="{y:.1f}" stroke="#e5e7eb"/>')
+        out.append(f'<text x="{x1 - 6}" y="{y + 4:.1f}" text-anchor="end" class="ax">'
+                   f"{label(frac)}</text>")
+    return out
 
 
 def duration_bars(runs: list[tuple[str, float, str]], threshold: float, title: str,
@@ -21,12 +35,8 @@ def duration_bars(runs: list[tuple[str, float, str]], threshold: float, title: s
              f'height="{height}" viewBox="0 0 {width} {height}" class="chart">',
              f"<title>{escape(title)}</title>",
              f'<text x="{left}" y="16" class="ct">{escape(title)}</text>']
-    for frac in (0, 0.5, 1):
-        y = top + plot_h * (1 - frac)
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
-                     'stroke="#e5e7eb"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="ax">'
-                     f"{top_value * frac / 60:.0f}m</text>")
+    parts += _gridlines(left, width - right, top, plot_h,
+                        lambda frac: f"{top_value * frac / 60:.0f}m")
     n = max(len(runs), 1)
     slot = plot_w / n
     for i, (label, seconds, outcome) in enumerate(runs):
@@ -69,12 +79,7 @@ def line_chart(series: dict[str, list[tuple[datetime, int]]], title: str,
     t1 = max(t for t, _ in points).timestamp()
     span = (t1 - t0) or 1.0
     vmax = max(v for _, v in points) or 1
-    for frac in (0, 0.5, 1):
-        y = top + plot_h * (1 - frac)
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
-                     'stroke="#e5e7eb"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="ax">'
-                     f"{vmax * frac:,.0f}</text>")
+    parts += _gridlines(left, left + plot_w, top, plot_h, lambda frac: f"{vmax * frac:,.0f}")
     for i, (name, pts) in enumerate(sorted(series.items())):
         color = PALETTE[i % len(PALETTE)]
         coords = [
