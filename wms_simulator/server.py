@@ -30,6 +30,10 @@ class SimHTTPServer(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes; with Nagle on, a keep-alive client's delayed ACK
+    # held the body back ~40 ms per request (every incremental page, every 404). A real
+    # WMS answers without that stall, so the simulator must not invent it.
+    disable_nagle_algorithm = True
     server: SimHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:
