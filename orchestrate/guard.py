@@ -12,6 +12,7 @@ full sync, runs `check`, and exits with the child's exit code. Skips exit 0 and 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import shlex
@@ -19,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -171,6 +173,8 @@ def run_guard(cfg: OpsConfig, ops: OpsDB, pipeline: str, args: list[str] | None 
         env = {**child_environment(os.environ), "MELTANO_RUN_ID": run_id}
         if cfg.environment:
             env.setdefault("MELTANO_ENVIRONMENT", cfg.environment)
+        if cfg.check_after_guard:
+            _prepare_check()
         try:
             rc = _run_child(cmd, env, lock.fd or 0)
             reason = None if rc == 0 else f"inner command exited with {rc}"
@@ -188,6 +192,17 @@ def run_guard(cfg: OpsConfig, ops: OpsDB, pipeline: str, args: list[str] | None 
     print(f"wms-ops guard: {p.name} run {run_id} finished with exit code {rc}", flush=True)
     _after(cfg, ops, p, run_id, rc)
     return rc
+
+
+def _prepare_check() -> None:
+    """Import the check's modules (SQLAlchemy and all, ~0.2 s) while the child runs, not after:
+    the job ends that much sooner, which is most of what an incremental run costs."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):  # a real import error surfaces in `_after`
+            importlib.import_module("orchestrate.alerts")
+
+    threading.Thread(target=load, name="prepare-check", daemon=True).start()
 
 
 def _seed_bookmarks(cfg: OpsConfig, env: dict[str, str]) -> None:
