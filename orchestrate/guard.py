@@ -27,6 +27,7 @@ from pathlib import Path
 from types import FrameType
 
 from orchestrate.config import OpsConfig, Pipeline
+from orchestrate.inner_exec import spawn_argv
 from orchestrate.locks import SchemaLock
 from orchestrate.opsdb import OpsDB
 from orchestrate.pauses import blocking_reason
@@ -108,7 +109,7 @@ def _run_child(cmd: list[str], env: dict[str, str], lock_fd: int) -> int:
     """Run the child holding the lock fd; forward signals; return a shell-style exit code."""
     sys.stdout.flush()
     sys.stderr.flush()
-    proc = subprocess.Popen(cmd, env=env, pass_fds=(lock_fd,), start_new_session=True)
+    proc = subprocess.Popen(spawn_argv(cmd), env=env, pass_fds=(lock_fd,), start_new_session=True)
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         log.warning("guard: forwarding signal %s to pid %s", signal.Signals(signum).name, proc.pid)
