@@ -128,3 +128,21 @@ def describe_to_schema(describe: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         else:
             properties[name] = property_schema(kind, spec)
     return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+def add_missing_properties(
+    catalog_schema: t.Mapping[str, t.Any], described: t.Mapping[str, t.Any]
+) -> tuple[dict[str, t.Any], list[str]]:
+    """The catalog's schema plus every property `described` has and the catalog lacks,
+    and the names added.
+
+    A catalog property keeps the catalog's definition (a user may have overridden its
+    type); a property only the catalog has stays (a field WMS dropped loads as null).
+    """
+    have: t.Mapping[str, t.Any] = catalog_schema.get("properties") or {}
+    new = described.get("properties") or {}
+    added = [name for name in new if name not in have]
+    merged = dict(catalog_schema)
+    if added:
+        merged["properties"] = {**have, **{name: new[name] for name in added}}
+    return merged, added

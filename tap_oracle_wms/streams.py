@@ -17,6 +17,7 @@ import typing as t
 from datetime import UTC, datetime, timedelta
 
 from singer_sdk import RESTStream
+from singer_sdk.helpers._catalog import get_selected_schema
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.types import Context
 from singer_sdk.singerlib import RecordMessage
@@ -24,6 +25,7 @@ from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from tap_oracle_wms.client import WMSRequestError, check_response, payload_of
 from tap_oracle_wms.records import RecordPlan, to_utc, utc_text
+from tap_oracle_wms.schema import add_missing_properties
 
 if t.TYPE_CHECKING:
     import requests
@@ -43,6 +45,7 @@ class EntityStream(RESTStream[str]):
         self.client = client
         self.who = who
         self._describe: t.Callable[[str], dict] = tap.describe_schema  # type: ignore[attr-defined]
+        self._catalog_schema_with_drift: dict | None = None
         super().__init__(tap=tap, name=entity, schema=None)
         self.primary_keys = ["id"]
         if self.config.get("enable_incremental"):
@@ -69,6 +72,45 @@ class EntityStream(RESTStream[str]):
         if self._schema is None:
             self._schema = self._describe(self.entity)
         return self._schema
+
+    @property
+    def effective_schema(self) -> dict:
+        """The input catalog's schema plus the fields WMS describes that it lacks.
+
+        The SDK would use the catalog's schema alone, so a field WMS gained since the
+        catalog was made (or cached, see `discovery_cache`) would be dropped silently.
+        Without an input catalog this is the described schema, as in the SDK.
+        """
+        if self._input_schema is None:
+            return self.schema
+        if self._catalog_schema_with_drift is None:
+            self._catalog_schema_with_drift = self._merge_drift(self._input_schema)
+        return self._catalog_schema_with_drift
+
+    def _merge_drift(self, catalog_schema: dict) -> dict:
+        merged, added = add_missing_properties(catalog_schema, self.schema)
+        if not added:
+            return merged
+        self.logger.warning(
+            "entity '%s': %d field(s) described by WMS but missing from the catalog, "
+            "loaded as described: %s; rerun discovery to refresh it",
+            self.entity,
+            len(added),
+            ", ".join(added),
+        )
+        # The tap registered the catalog's schema with its mapper at start; the SCHEMA
+        # message and any stream map are built from that registration, so renew it.
+        self._tap.mapper.register_raw_stream_schema(
+            self.name, get_selected_schema(self.name, merged, self.mask), self.primary_keys
+        )
+        self._stream_maps = None
+        return merged
+
+    def _write_schema_message(self) -> None:
+        """Merge the drift before the SCHEMA message: it is the first thing `sync` writes,
+        before anything else reads `effective_schema`."""
+        _ = self.effective_schema  # merged once, cached
+        super()._write_schema_message()
 
     @property
     def is_sorted(self) -> bool:
