@@ -12,6 +12,8 @@ from urllib.parse import urlparse
 
 from singer_sdk import typing as th
 
+from tap_oracle_wms.sensitive import SECRET_SETTINGS as SECRET_SETTINGS  # re-exported
+
 DEFAULT_ENTITIES: tuple[str, ...] = ("allocation", "order_hdr", "order_dtl")
 MAX_PAGE_SIZE = 1250
 DEFAULT_OAUTH_SCOPE = "urn:resource:fusion:scm:logistics:wms:lgfapi/"
@@ -89,9 +91,20 @@ CONFIG_SCHEMA: dict[str, t.Any] = th.PropertiesList(
         "default: measured slower (the reader thread starves on the GIL while records are "
         "flattened).",
     ),
+    th.Property(
+        "discovery_cache_hours",
+        th.NumberType(minimum=0),
+        default=0,
+        description="Serve `--config FILE --discover` from a catalog cached for this many hours, "
+        "without starting the SDK (0: off). Fields WMS gains meanwhile are still loaded.",
+    ),
+    th.Property(
+        "discovery_cache_dir",
+        th.StringType,
+        description="Directory of cached catalogs; default $MELTANO_SYS_DIR_ROOT/cache/"
+        "tap-oracle-wms (no cache outside Meltano without it).",
+    ),
 ).to_dict()
-
-SECRET_SETTINGS: tuple[str, ...] = ("password", "oauth_client_secret")
 
 
 def api_root(base_url: str) -> str:

@@ -17,6 +17,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from tap_oracle_wms.auth import build_authenticator, principal
 from tap_oracle_wms.client import WMSClient
+from tap_oracle_wms.discovery_cache import CachedCatalog
 from tap_oracle_wms.schema import describe_to_schema
 from tap_oracle_wms.settings import (
     CONFIG_SCHEMA,
@@ -38,6 +39,8 @@ class TapOracleWMS(Tap):
     package_name = "wms-oracle-pipeline"  # the distribution both plugins ship in (version, --about)
     config_jsonschema = CONFIG_SCHEMA
     message_writer_class = WMSMessageWriter
+    #: Set by `cli.main` when this `--discover` may fill the discovery cache.
+    discovery_cache: CachedCatalog | None = None
 
     @cached_property
     def client(self) -> WMSClient:
@@ -81,6 +84,18 @@ class TapOracleWMS(Tap):
             return
         with concurrent.futures.ThreadPoolExecutor(DESCRIBE_WORKERS) as pool:
             list(pool.map(self.describe_schema, missing))
+
+    def run_discovery(self) -> str:
+        """Print the catalog, and keep it for the next `--discover` when the cache is on.
+        A cache that cannot be written costs the next run a discovery, not this one."""
+        text = super().run_discovery()
+        cache = self.discovery_cache
+        if cache is not None:
+            try:
+                cache.store(text)
+            except OSError as exc:
+                self.logger.warning("Discovery cache not written to %s: %s", cache.path, exc)
+        return text
 
     def discover_streams(self) -> list[EntityStream]:
         errors = check_settings(self.config)
