@@ -15,12 +15,26 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-PROJECT_ROOT = Path(os.environ.get("MELTANO_PROJECT_ROOT") or Path(__file__).resolve().parents[3])
+
+def _code_root() -> Path | None:
+    """The checkout this file belongs to (symlinks resolved), found by its `orchestrate` package.
+
+    Airflow puts only the dags folder on sys.path, so `orchestrate` must be added by hand. It is
+    taken from the file's own checkout, not from MELTANO_PROJECT_ROOT, so that the project to run
+    in may be another directory (a deployed copy, a test project) without breaking the import.
+    """
+    here = Path(__file__).resolve()
+    return next((p for p in here.parents if (p / "orchestrate" / "schedules.py").is_file()), None)
+
+
+CODE_ROOT = _code_root()
+PROJECT_ROOT = Path(os.environ.get("MELTANO_PROJECT_ROOT") or CODE_ROOT or Path.cwd())
 MELTANO_BIN = os.environ.get("WMS_OPS_MELTANO_BIN") or shutil.which("meltano") or "meltano"
 ENVIRONMENT = os.environ.get("MELTANO_ENVIRONMENT")
 
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
+_IMPORT_ROOT = str(CODE_ROOT or PROJECT_ROOT)  # a copied file imports from the project
+if _IMPORT_ROOT not in sys.path:
+    sys.path.insert(0, _IMPORT_ROOT)
 
 
 def dag_specs(source: str = "auto") -> list[dict]:
@@ -52,8 +66,13 @@ try:  # Airflow 2.x and 3.x locations of the BashOperator
 except ImportError:  # no Airflow here: define nothing, stay importable
     DAG = None
 
+#: Airflow re-parses this file every ~30 s: reading meltano.yml (and its include_paths) costs
+#: milliseconds, `meltano schedule list` ~1 s of CPU and may outlast Airflow's 30 s import
+#: timeout on a busy host. `WMS_OPS_SCHEDULE_SOURCE=meltano` (or `auto`) asks Meltano instead.
+SCHEDULE_SOURCE = os.environ.get("WMS_OPS_SCHEDULE_SOURCE", "yaml")
+
 if DAG is not None:
-    for _spec in dag_specs():
+    for _spec in dag_specs(SCHEDULE_SOURCE):
         with DAG(
             dag_id=_spec["dag_id"],
             schedule=_spec["schedule"],
