@@ -80,12 +80,12 @@ class OpsConfig:
     delete_share_critical: float = 0.05
     maintenance_windows: list[dict[str, Any]] = field(default_factory=list)
     maintenance_timezone: str = "UTC"
-    webhook_url: str | None = None
+    webhook_url: str | None = field(default=None, repr=False)  # a secret
     webhook_timeout_seconds: float = 10
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_username: str | None = None
-    smtp_password: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)  # a secret
     smtp_starttls: bool = False
     smtp_ssl: bool = False
     smtp_from: str = "wms-ops@localhost"
@@ -95,7 +95,12 @@ class OpsConfig:
     dashboard_max_runs: int = 50
     wms_base_url: str | None = None
     wms_username: str | None = None
-    wms_password: str | None = None
+    wms_password: str | None = field(default=None, repr=False)  # a secret
+    wms_auth_method: str = "basic"
+    wms_oauth_token_url: str | None = None
+    wms_oauth_client_id: str | None = None
+    wms_oauth_client_secret: str | None = field(default=None, repr=False)  # a secret
+    wms_oauth_scope: str | None = None
     wms_timeout_seconds: float = 60
     reconcile_entities: list[str] = field(default_factory=list)
     reconcile_max_ids: int = 20
@@ -219,6 +224,11 @@ def load_config(env: Mapping[str, str] | None = None) -> OpsConfig:
         wms_base_url=_str(env, "wms_base_url"),
         wms_username=_str(env, "wms_username"),
         wms_password=_str(env, "wms_password"),
+        wms_auth_method=_str(env, "wms_auth_method", "basic") or "basic",
+        wms_oauth_token_url=_str(env, "wms_oauth_token_url"),
+        wms_oauth_client_id=_str(env, "wms_oauth_client_id"),
+        wms_oauth_client_secret=_str(env, "wms_oauth_client_secret"),
+        wms_oauth_scope=_str(env, "wms_oauth_scope"),
         wms_timeout_seconds=_float(env, "wms_timeout_seconds", 60),
         reconcile_entities=list(_json(env, "reconcile_entities", []) or []),
         reconcile_max_ids=int(_float(env, "reconcile_max_ids", 20)),

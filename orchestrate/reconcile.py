@@ -13,51 +13,15 @@ import json
 import logging
 from typing import Any
 
-import requests
-
 from orchestrate.config import OpsConfig
 from orchestrate.history import build_history
 from orchestrate.meltano_runs import norm_run_id
 from orchestrate.opsdb import OpsDB
 from orchestrate.timeutil import iso, utcnow
 from orchestrate.warehouse import StreamCounts, Warehouse
+from orchestrate.wms_api import WmsClient, WmsLoginError
 
 log = logging.getLogger("wms_ops.reconcile")
-
-
-class WmsClient:
-    """Just enough of lgfapi v10 to count rows and list ids (HTTP Basic)."""
-
-    def __init__(self, cfg: OpsConfig) -> None:
-        assert cfg.wms_base_url
-        self.base = cfg.wms_base_url.rstrip("/") + "/wms/lgfapi/v10/entity"
-        self.session = requests.Session()
-        if cfg.wms_username:
-            self.session.auth = (cfg.wms_username, cfg.wms_password or "")
-        self.timeout = cfg.wms_timeout_seconds
-
-    def _get(self, url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        resp = self.session.get(url, params=params, timeout=self.timeout)
-        resp.raise_for_status()
-        return resp.json()
-
-    def count(self, entity: str) -> int:
-        """Total rows the API user may see."""
-        body = self._get(f"{self.base}/{entity}/",
-                         {"page_mode": "paged", "page_size": 1, "fields": "id"})
-        return int(body["result_count"])
-
-    def ids(self, entity: str) -> set[str]:
-        """Every id of the entity, following `next_page` as given."""
-        out: set[str] = set()
-        url: str | None = f"{self.base}/{entity}/"
-        params: dict[str, Any] | None = {"page_mode": "paged", "page_size": 1250,
-                                         "fields": "id", "ordering": "id"}
-        while url:
-            body = self._get(url, params)
-            out.update(str(r["id"]) for r in body.get("results") or [])
-            url, params = body.get("next_page"), None
-        return out
 
 
 def _sorted_ids(ids: set[str], limit: int) -> list[str]:
@@ -65,7 +29,8 @@ def _sorted_ids(ids: set[str], limit: int) -> list[str]:
 
 
 def reconcile_entity(cfg: OpsConfig, wh: Warehouse, wms: WmsClient | None, entity: str,
-                     counts: StreamCounts | None) -> dict[str, Any]:
+                     counts: StreamCounts | None,
+                     no_wms: str = "wms_base_url not configured") -> dict[str, Any]:
     """One entity's report row (errors are recorded in the row, not raised)."""
     table = counts.table_name if counts else f"{cfg.table_prefix}{entity}"
     row: dict[str, Any] = {"entity": entity, "wms_rows": None, "table_rows": None,
@@ -80,7 +45,7 @@ def reconcile_entity(cfg: OpsConfig, wh: Warehouse, wms: WmsClient | None, entit
     except Exception as exc:
         errors.append(f"table count failed: {exc}")
     if wms is None:
-        errors.append("wms_base_url not configured: WMS rows not counted")
+        errors.append(f"{no_wms}: WMS rows not counted")
     else:
         try:
             row["wms_rows"] = wms.count(entity)
@@ -112,11 +77,16 @@ def reconcile(cfg: OpsConfig, ops: OpsDB, run_id: str | None = None) -> list[dic
         raise SystemExit("wms-ops reconcile: warehouse_url is not configured")
     rid = norm_run_id(run_id)
     wh = Warehouse(cfg.warehouse_url, cfg.table_prefix)
-    wms = WmsClient(cfg) if cfg.wms_base_url else None
+    wms, no_wms = None, "wms_base_url not configured"
+    if cfg.wms_base_url:
+        try:
+            wms = WmsClient(cfg)
+        except WmsLoginError as exc:
+            no_wms = str(exc)
     try:
         per_stream = {s.stream: s for s in wh.audit_counts([rid]).get(rid, [])}
         entities = cfg.reconcile_entities or sorted(per_stream)
-        rows = [reconcile_entity(cfg, wh, wms, e, per_stream.get(e)) for e in entities]
+        rows = [reconcile_entity(cfg, wh, wms, e, per_stream.get(e), no_wms) for e in entities]
     finally:
         wh.dispose()
     now = iso(utcnow())

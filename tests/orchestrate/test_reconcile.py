@@ -87,3 +87,34 @@ def test_reconcile_counts_and_ids(project, now, wms):
     assert rows["order_hdr"]["extra_in_table"] == ["99"]
     stored = {r["entity"]: r for r in latest_reconciliation(ops, "dev")}
     assert stored["order_hdr"]["missing_in_table"] == ["42", "43"]
+
+
+def test_reconcile_logs_in_with_oauth2_like_the_tap(project, now, caplog):
+    """Tenants that give the tap OAuth2 client credentials have no Basic user for wms-ops:
+    reconciliation logs in the same way, against the simulator's token endpoint."""
+    from wms_simulator.testing import running_simulator
+
+    with running_simulator(scale=400) as sim:
+        ids = sim.store.ids("order_hdr")
+        rid = project.add_run("full_sync", now - timedelta(hours=1), now)
+        project.add_audit(rid, "full_sync", "order_hdr", event="publish", inserted=len(ids))
+        project.add_table("order_hdr", ids[:-1])  # the newest row never landed
+        login = {"wms_base_url": sim.base_url, "wms_auth_method": "oauth2",
+                 "wms_oauth_token_url": sim.token_url, "wms_oauth_client_id": sim.client_id}
+        cfg = project.config(**login, wms_oauth_client_secret=sim.client_secret)
+        ops = project.ops(cfg)
+        row = reconcile(cfg, ops, run_id=rid)[0]
+        assert row["error"] is None
+        assert (row["wms_rows"], row["table_rows"]) == (len(ids), len(ids) - 1)
+        assert row["missing_in_table"] == [str(ids[-1])]
+        assert len(sim.app.auth.tokens) == 1  # one token for the count and every id page
+
+        wrong = "not-the-secret-123"
+        with caplog.at_level("DEBUG"):
+            row = reconcile(project.config(**login, wms_oauth_client_secret=wrong), ops,
+                            run_id=rid)[0]
+    assert row["wms_rows"] is None and row["table_rows"] == len(ids) - 1
+    assert f"client '{sim.client_id}'" in row["error"] and "HTTP 401" in row["error"]
+    assert "wms_oauth_client_secret" in row["error"]  # what to check
+    stored = json.dumps(latest_reconciliation(ops, "dev"))
+    assert wrong not in caplog.text + stored and sim.client_secret not in caplog.text + stored

@@ -1,0 +1,123 @@
+"""Just enough of lgfapi v10 for reconciliation: count rows, list ids, as the tap logs in.
+
+Tenants that give the tap OAuth2 client credentials often have no Basic user at all, so
+`wms-ops` speaks both: `wms_auth_method` `basic` (user + password) or `oauth2` (a bearer
+token from the tenant's identity domain, client id and secret sent by HTTP Basic as IDCS
+expects, refreshed a minute before it expires or once on a 401). A failed login names the
+URL, the user or client and the settings to check; the secret itself never leaves here.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import requests
+
+from orchestrate.config import OpsConfig
+
+DEFAULT_OAUTH_SCOPE = "urn:resource:fusion:scm:logistics:wms:lgfapi/"
+REFRESH_MARGIN_SECONDS = 60.0
+
+
+class WmsLoginError(RuntimeError):
+    """WMS refused our credentials (or the token endpoint did)."""
+
+
+class _BearerToken(requests.auth.AuthBase):
+    """Client-credentials bearer auth with a cached token."""
+
+    def __init__(self, cfg: OpsConfig, session: requests.Session) -> None:
+        if not (cfg.wms_oauth_token_url and cfg.wms_oauth_client_id):
+            raise WmsLoginError("wms_auth_method is oauth2 but wms_oauth_token_url or "
+                                "wms_oauth_client_id is not set")
+        self.url = cfg.wms_oauth_token_url
+        self.client_id = cfg.wms_oauth_client_id
+        self._secret = cfg.wms_oauth_client_secret or ""
+        self.scope = cfg.wms_oauth_scope or DEFAULT_OAUTH_SCOPE
+        self.timeout = cfg.wms_timeout_seconds
+        self._session = session
+        self._token: str | None = None
+        self._expires_at = 0.0
+
+    def __repr__(self) -> str:
+        return f"_BearerToken(client={self.client_id!r}, <secret redacted>)"
+
+    def invalidate(self) -> None:
+        self._token = None
+
+    def _fetch(self) -> str:
+        try:
+            resp = self._session.post(
+                self.url, auth=(self.client_id, self._secret), timeout=self.timeout,
+                data={"grant_type": "client_credentials", "scope": self.scope})
+        except requests.RequestException as exc:
+            raise WmsLoginError(f"WMS OAuth token request to {self.url} failed: "
+                                f"{type(exc).__name__}") from None
+        if not resp.ok:
+            raise WmsLoginError(
+                f"WMS OAuth token request to {self.url} as client '{self.client_id}' failed "
+                f"with HTTP {resp.status_code} (check wms_oauth_client_id, "
+                "wms_oauth_client_secret and wms_oauth_scope)")
+        body = resp.json()
+        lifetime = float(body.get("expires_in") or 3600)
+        self._expires_at = time.monotonic() + lifetime - min(REFRESH_MARGIN_SECONDS, lifetime / 10)
+        return str(body["access_token"])
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self._token is None or time.monotonic() >= self._expires_at:
+            self._token = self._fetch()
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+
+class WmsClient:
+    """Counts and ids of an entity, with the login of `wms_auth_method`."""
+
+    def __init__(self, cfg: OpsConfig) -> None:
+        if not cfg.wms_base_url:
+            raise WmsLoginError("wms_base_url is not set")
+        self.base = cfg.wms_base_url.rstrip("/") + "/wms/lgfapi/v10/entity"
+        self.session = requests.Session()
+        self.timeout = cfg.wms_timeout_seconds
+        self._bearer: _BearerToken | None = None
+        method = (cfg.wms_auth_method or "basic").lower()
+        if method == "oauth2":
+            self._bearer = _BearerToken(cfg, self.session)
+            self.who = f"oauth client '{cfg.wms_oauth_client_id}'"
+        elif method == "basic":
+            if cfg.wms_username:
+                self.session.auth = (cfg.wms_username, cfg.wms_password or "")
+            self.who = f"user '{cfg.wms_username}'"
+        else:
+            raise WmsLoginError(f"wms_auth_method '{cfg.wms_auth_method}' is not basic or oauth2")
+
+    def _get(self, url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        resp = self.session.get(url, params=params, timeout=self.timeout, auth=self._bearer)
+        if resp.status_code == 401 and self._bearer is not None:  # token revoked or expired
+            self._bearer.invalidate()
+            resp = self.session.get(url, params=params, timeout=self.timeout, auth=self._bearer)
+        if resp.status_code in (401, 403):
+            raise WmsLoginError(
+                f"WMS answered {resp.status_code} to {self.who} for {url.split('?')[0]} "
+                "(check the wms_* login settings of wms-ops and the user's lgfapi access)")
+        resp.raise_for_status()
+        return resp.json()
+
+    def count(self, entity: str) -> int:
+        """Total rows the API user may see."""
+        body = self._get(f"{self.base}/{entity}/",
+                         {"page_mode": "paged", "page_size": 1, "fields": "id"})
+        return int(body["result_count"])
+
+    def ids(self, entity: str) -> set[str]:
+        """Every id of the entity, following `next_page` as given."""
+        out: set[str] = set()
+        url: str | None = f"{self.base}/{entity}/"
+        params: dict[str, Any] | None = {"page_mode": "paged", "page_size": 1250,
+                                         "fields": "id", "ordering": "id"}
+        while url:
+            body = self._get(url, params)
+            out.update(str(r["id"]) for r in body.get("results") or [])
+            url, params = body.get("next_page"), None
+        return out
