@@ -77,13 +77,26 @@ def build_mail(cfg: OpsConfig, ev: AlertEvent) -> EmailMessage:
     return msg
 
 
+def tls_context(cfg: OpsConfig) -> ssl.SSLContext:
+    """Verify the relay's certificate and host name, against `smtp_ca_file` when given (an
+    internal relay with a private CA) or the system's CAs. `SMTP_SSL` without a context would
+    accept any certificate, i.e. hand the SMTP password to whoever answers."""
+    return ssl.create_default_context(cafile=cfg.smtp_ca_file or None)
+
+
 def send_smtp(cfg: OpsConfig, ev: AlertEvent) -> None:
     """Plain SMTP, SMTPS or STARTTLS, with optional login."""
     assert cfg.smtp_host
-    smtp_cls = smtplib.SMTP_SSL if cfg.smtp_ssl else smtplib.SMTP
-    with smtp_cls(cfg.smtp_host, cfg.smtp_port, timeout=cfg.smtp_timeout_seconds) as smtp:
+    timeout = cfg.smtp_timeout_seconds
+    smtp: smtplib.SMTP
+    if cfg.smtp_ssl:
+        smtp = smtplib.SMTP_SSL(cfg.smtp_host, cfg.smtp_port, timeout=timeout,
+                                context=tls_context(cfg))
+    else:
+        smtp = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=timeout)
+    with smtp:
         if cfg.smtp_starttls and not cfg.smtp_ssl:
-            smtp.starttls(context=ssl.create_default_context())
+            smtp.starttls(context=tls_context(cfg))
         if cfg.smtp_username:
             smtp.login(cfg.smtp_username, cfg.smtp_password or "")
         smtp.send_message(build_mail(cfg, ev))

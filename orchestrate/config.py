@@ -88,6 +88,7 @@ class OpsConfig:
     smtp_password: str | None = field(default=None, repr=False)  # a secret
     smtp_starttls: bool = False
     smtp_ssl: bool = False
+    smtp_ca_file: str | None = None
     smtp_from: str = "wms-ops@localhost"
     smtp_to: list[str] = field(default_factory=list)
     smtp_timeout_seconds: float = 10
@@ -216,6 +217,7 @@ def load_config(env: Mapping[str, str] | None = None) -> OpsConfig:
         smtp_password=_str(env, "smtp_password"),
         smtp_starttls=_bool(env, "smtp_starttls", False),
         smtp_ssl=_bool(env, "smtp_ssl", False),
+        smtp_ca_file=_str(env, "smtp_ca_file"),
         smtp_from=_str(env, "smtp_from", "wms-ops@localhost") or "wms-ops@localhost",
         smtp_to=[smtp_to] if isinstance(smtp_to, str) else list(smtp_to),
         smtp_timeout_seconds=_float(env, "smtp_timeout_seconds", 10),

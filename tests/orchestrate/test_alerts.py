@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 import pytest
-from receivers import SmtpReceiver, WebhookReceiver
+from receivers import SmtpReceiver, TestCA, WebhookReceiver
 
 from orchestrate.alerts import open_alerts, run_check
 from orchestrate.channels import AlertEvent, build_mail
@@ -136,3 +136,35 @@ def test_mail_building():
                                           "CRITICAL", "cleared"))
     assert msg["Subject"] == "[RECOVERED] wms-ops prod/full_sync freshness: cleared"
     assert msg["To"] == "c@d"
+
+
+@pytest.mark.parametrize("trusted", [True, False], ids=["our-ca", "stranger-ca"])
+@pytest.mark.parametrize("mode", ["starttls", "implicit"])
+def test_mail_over_tls_verifies_the_relay(project, now, tmp_path, mode, trusted):
+    """STARTTLS and SMTPS reach a relay whose certificate comes from `smtp_ca_file`; the login
+    happens only inside TLS. A relay the CA file does not vouch for gets nothing: before,
+    SMTPS accepted any certificate and would have sent the password to whoever answered."""
+    (tmp_path / "relay").mkdir()
+    (tmp_path / "other").mkdir()
+    relay_ca, other_ca = TestCA(tmp_path / "relay"), TestCA(tmp_path / "other")
+    smtp = SmtpReceiver(tls=mode, certs=relay_ca)
+    tls = {"smtp_starttls": "true"} if mode == "starttls" else {"smtp_ssl": "true"}
+    cfg = project.config(smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_to=["ops@example.com"],
+                         smtp_username="alerts", smtp_password="smtp-pw-123", **tls,
+                         smtp_ca_file=str((relay_ca if trusted else other_ca).ca_file))
+    project.add_run("incremental_sync", now - timedelta(minutes=3), now, status="FAIL",
+                    error="boom")
+    try:
+        result = run_check(cfg, project.ops(cfg))
+    finally:
+        smtp.close()
+    [ev] = result.events
+    error = result.failures.get(ev.alert_id, {}).get("smtp")
+    if trusted:
+        assert error is None
+        [mail] = smtp.messages
+        assert mail["tls"] and "[CRITICAL]" in mail["data"]
+        assert ("AUTH", True) in smtp.log and ("AUTH", False) not in smtp.log
+    else:
+        assert "CERTIFICATE_VERIFY_FAILED" in (error or "")
+        assert smtp.messages == [] and "AUTH" not in [verb for verb, _ in smtp.log]
