@@ -109,6 +109,8 @@ class OpsConfig:
     reconcile_after_full_sync: bool = True
     check_after_guard: bool = True
     force: bool = False
+    lock_url: str | None = field(default=None, repr=False)  # may hold a password
+    lock_lease_seconds: float = 300
 
     def pipeline(self, name: str) -> Pipeline:
         """Look a pipeline up by name or alias ("full", "incremental"); clear error otherwise."""
@@ -238,4 +240,6 @@ def load_config(env: Mapping[str, str] | None = None) -> OpsConfig:
         reconcile_after_full_sync=_bool(env, "reconcile_after_full_sync", True),
         check_after_guard=_bool(env, "check_after_guard", True),
         force=_bool(env, "force", False),
+        lock_url=_str(env, "lock_url"),
+        lock_lease_seconds=_float(env, "lock_lease_seconds", 300),
     )

@@ -18,16 +18,21 @@ import os
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
 
+from sqlalchemy.engine import url as sa_url
+
 from orchestrate.config import OpsConfig, Pipeline
 from orchestrate.inner_exec import spawn_argv
+from orchestrate.leases import URL_ENV as LEASE_URL_ENV
+from orchestrate.leases import LeaseLock
 from orchestrate.locks import SchemaLock
 from orchestrate.opsdb import OpsDB
 from orchestrate.pauses import blocking_reason
@@ -105,11 +110,14 @@ def _record(ops: OpsDB, **row: object) -> int:
     )
 
 
-def _run_child(cmd: list[str], env: dict[str, str], lock_fd: int) -> int:
-    """Run the child holding the lock fd; forward signals; return a shell-style exit code."""
+def _run_child(cmd: list[str], env: dict[str, str], lock_fd: int,
+               on_started: Callable[[int], Callable[[], None]] | None = None) -> int:
+    """Run the child holding the lock fd; forward signals; return a shell-style exit code.
+    `on_started(pid)` runs once the child exists (the lease keeper); what it returns, after."""
     sys.stdout.flush()
     sys.stderr.flush()
     proc = subprocess.Popen(spawn_argv(cmd), env=env, pass_fds=(lock_fd,), start_new_session=True)
+    after = on_started(proc.pid) if on_started else None
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         log.warning("guard: forwarding signal %s to pid %s", signal.Signals(signum).name, proc.pid)
@@ -122,7 +130,31 @@ def _run_child(cmd: list[str], env: dict[str, str], lock_fd: int) -> int:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        if after is not None:
+            after()
     return 128 - rc if rc < 0 else rc
+
+
+def _start_keeper(cfg: OpsConfig, lease: LeaseLock, pid: int) -> Callable[[], None]:
+    """The process that renews the lease while `pid` (the inner run) lives; see leases.py."""
+    keeper = subprocess.Popen(
+        [sys.executable, "-m", "orchestrate.leases", "--key", lease.key, "--token", lease.token,
+         "--lease", str(lease.lease_seconds), "--watch", str(pid)],
+        env={**os.environ, LEASE_URL_ENV: cfg.lock_url or ""}, start_new_session=True)
+
+    def stop() -> None:
+        keeper.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            keeper.wait(timeout=10)
+
+    return stop
+
+
+def _redacted(exc: BaseException, url: str) -> str:
+    """First line of an error, with the lock database's password (if any) blanked out."""
+    text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    password = sa_url.make_url(url).password
+    return text.replace(password, "***") if password else text
 
 
 def run_guard(cfg: OpsConfig, ops: OpsDB, pipeline: str, args: list[str] | None = None,
@@ -153,20 +185,40 @@ def run_guard(cfg: OpsConfig, ops: OpsDB, pipeline: str, args: list[str] | None 
               f"{holder.get('pipeline', '?')} (pid {holder.get('pid', '?')}, run "
               f"{holder.get('run_id', '?')}, since {holder.get('since', '?')})", flush=True)
 
-    if not lock.acquire(wait, on_wait=waiting):
-        holder = lock.holder()
+    def skip(holder: dict) -> int:
+        where = f" on {holder['host']}" if holder.get("host") else ""
         reason = (f"lock {cfg.lock_key} still held by {holder.get('pipeline', 'another run')} "
-                  f"(pid {holder.get('pid', '?')}) after waiting {wait:.0f}s")
+                  f"(pid {holder.get('pid', '?')}{where}) after waiting {wait:.0f}s")
         _record(ops, started_at=iso(started), ended_at=iso(utcnow()), outcome="skipped",
                 reason=reason, waited_seconds=(utcnow() - started).total_seconds(), **base)
         print(f"wms-ops guard: {p.name} ({cfg.environment}) SKIPPED, {reason}; "
               "nothing was run and no state changed", flush=True)
         return 0
 
+    if not lock.acquire(wait, on_wait=waiting):
+        return skip(lock.holder())
+    holder = {"pipeline": p.name, "pid": os.getpid(), "host": socket.gethostname(),
+              "run_id": run_id, "environment": cfg.environment, "since": iso(utcnow())}
+    lease: LeaseLock | None = None
+    if cfg.lock_url:  # the lock other hosts see too
+        try:
+            lease = LeaseLock(cfg.lock_url, cfg.lock_key, cfg.lock_lease_seconds)
+            left = max(0.0, wait - (utcnow() - started).total_seconds())
+            if not lease.acquire(left, holder, on_wait=waiting):
+                lock.release()
+                return skip(lease.holder())
+        except Exception as exc:  # no lease, no load: never run unguarded
+            lock.release()
+            reason = f"cannot take the lease in lock_url: {_redacted(exc, cfg.lock_url)}"
+            _record(ops, started_at=iso(started), ended_at=iso(utcnow()), outcome="failed",
+                    exit_code=1, reason=reason, **base)
+            print(f"wms-ops guard: {p.name} ({cfg.environment}) FAILED, {reason}; nothing was "
+                  "run (check lock_url and that the database is reachable)", flush=True)
+            return 1
+
     try:
         waited = (utcnow() - started).total_seconds()
-        lock.write_holder({"pipeline": p.name, "pid": os.getpid(), "run_id": run_id,
-                           "environment": cfg.environment, "since": iso(utcnow())})
+        lock.write_holder(holder)
         guard_id = _record(ops, started_at=iso(utcnow()), outcome="running",
                            waited_seconds=waited, **base)
         print(f"wms-ops guard: {p.name} ({cfg.environment}) run {run_id} holds lock "
@@ -177,7 +229,8 @@ def run_guard(cfg: OpsConfig, ops: OpsDB, pipeline: str, args: list[str] | None 
         if cfg.check_after_guard:
             _prepare_check()
         try:
-            rc = _run_child(cmd, env, lock.fd or 0)
+            keeper = (lambda pid: _start_keeper(cfg, lease, pid)) if lease else None
+            rc = _run_child(cmd, env, lock.fd or 0, keeper)
             reason = None if rc == 0 else f"inner command exited with {rc}"
         except OSError as exc:
             rc, reason = 127, f"cannot start inner command: {exc}"
@@ -189,6 +242,12 @@ def run_guard(cfg: OpsConfig, ops: OpsDB, pipeline: str, args: list[str] | None 
             (iso(utcnow()), "success" if rc == 0 else "failed", rc, reason, guard_id),
         )
     finally:
+        if lease is not None:
+            try:
+                lease.release()
+            except Exception as exc:  # it expires by itself; say so, keep the exit code
+                log.error("guard: freeing the lease of %s failed (%s); it expires in %.0f s",
+                          cfg.lock_key, _redacted(exc, cfg.lock_url or ""), cfg.lock_lease_seconds)
         lock.release()
     print(f"wms-ops guard: {p.name} run {run_id} finished with exit code {rc}", flush=True)
     _after(cfg, ops, p, run_id, rc)

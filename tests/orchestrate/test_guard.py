@@ -5,45 +5,21 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
-import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-from orchestrate.locks import SchemaLock
-from orchestrate.opsdb import OpsDB
-
-PY = sys.executable  # the interpreter running the tests, for inner commands
-
-RECORDER = (
-    "import sys, time, os\n"
-    "path = sys.argv[1]\n"
-    "rid = os.environ['MELTANO_RUN_ID']\n"
-    "with open(path, 'a') as f: f.write(f'start {time.time()} {rid}\\n')\n"
-    "time.sleep(float(sys.argv[2]))\n"
-    "with open(path, 'a') as f: f.write(f'end {time.time()}\\n')\n"
-    "sys.exit(int(sys.argv[3]) if len(sys.argv) > 3 else 0)\n"
+from guard_helpers import (
+    PY,
+    RECORDER,
+    alive,
+    child_pids,
+    guard,
+    guard_rows,
+    recorder_cmd,
+    wait_for,
 )
 
-
-def guard(project, *args: str, env: dict | None = None, **kw) -> subprocess.Popen:
-    """Start `wms-ops guard` as a real process (the way Meltano starts it)."""
-    return subprocess.Popen(
-        [PY, "-m", "orchestrate.cli", "guard", *args],
-        env={**os.environ, **project.env, **(env or {})}, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
-
-
-def recorder_cmd(tmp: Path, log: Path, seconds: float, rc: int = 0) -> list[str]:
-    script = tmp / "recorder.py"
-    script.write_text(RECORDER)
-    return ["--exec", "--", PY, str(script), str(log), str(seconds), str(rc)]
-
-
-def guard_rows(project) -> list[dict]:
-    cfg = project.config()
-    return [dict(r) for r in OpsDB(cfg.ops_db_path).query("SELECT * FROM guard_runs ORDER BY id")]
+from orchestrate.locks import SchemaLock
 
 
 def test_pause_skips_without_running(project, tmp_path):
@@ -119,7 +95,7 @@ def test_lock_timeout_skips(project, tmp_path):
     log = tmp_path / "runs.log"
     holder = guard(project, "--pipeline", "full_sync", "--no-check",
                    *recorder_cmd(tmp_path, log, 3))
-    _wait_for(lambda: log.exists())
+    wait_for(lambda: log.exists())
     late = guard(project, "--pipeline", "incremental_sync", "--no-check", "--wait", "0.5",
                  *recorder_cmd(tmp_path, tmp_path / "late.log", 0))
     out, _ = late.communicate(timeout=30)
@@ -140,33 +116,21 @@ def test_exit_code_is_passed_through(project, tmp_path):
     assert row["outcome"] == "failed" and row["exit_code"] == 3
 
 
-def _wait_for(cond, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def _child_pids(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
-    return [int(x) for x in out.stdout.split()]
-
-
 def test_lock_freed_after_sigkill(project, tmp_path):
     cfg = project.config()
     log = tmp_path / "runs.log"
     holder = guard(project, "--pipeline", "full_sync", "--no-check",
                    *recorder_cmd(tmp_path, log, 60))
-    _wait_for(lambda: log.exists())
+    wait_for(lambda: log.exists())
     lock = SchemaLock(cfg.lock_dir, cfg.lock_key)
     assert not lock.try_acquire()
-    [child] = _child_pids(holder.pid)
+    [child] = child_pids(holder.pid)
     # Killing only the guard: the inner run still holds the lock (no second load may start).
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait(timeout=10)
     assert not lock.try_acquire()
     os.kill(child, signal.SIGKILL)
-    _wait_for(lambda: not _alive(child))
+    wait_for(lambda: not alive(child))
     assert lock.try_acquire()  # the kernel freed it
     lock.release()
 
@@ -175,7 +139,7 @@ def test_sigterm_is_forwarded(project, tmp_path):
     log = tmp_path / "runs.log"
     holder = guard(project, "--pipeline", "full_sync", "--no-check",
                    *recorder_cmd(tmp_path, log, 60))
-    _wait_for(lambda: log.exists())
+    wait_for(lambda: log.exists())
     started = datetime.now(UTC)
     holder.send_signal(signal.SIGTERM)
     out, _ = holder.communicate(timeout=20)
@@ -184,15 +148,6 @@ def test_sigterm_is_forwarded(project, tmp_path):
     assert (datetime.now(UTC) - started).total_seconds() < 15
     [row] = guard_rows(project)
     assert row["outcome"] == "failed"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
 def test_inner_command_setting_overrides(project, tmp_path):

@@ -1,0 +1,64 @@
+"""Starting `wms-ops guard` as a real process and watching what it runs (shared by the guard
+and lease tests)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from orchestrate.opsdb import OpsDB
+
+PY = sys.executable  # the interpreter running the tests, for inner commands
+
+RECORDER = (
+    "import sys, time, os\n"
+    "path = sys.argv[1]\n"
+    "rid = os.environ['MELTANO_RUN_ID']\n"
+    "with open(path, 'a') as f: f.write(f'start {time.time()} {rid}\\n')\n"
+    "time.sleep(float(sys.argv[2]))\n"
+    "with open(path, 'a') as f: f.write(f'end {time.time()}\\n')\n"
+    "sys.exit(int(sys.argv[3]) if len(sys.argv) > 3 else 0)\n"
+)
+
+
+def guard(project, *args: str, env: dict | None = None, **kw) -> subprocess.Popen:
+    """Start `wms-ops guard` as a real process (the way Meltano starts it)."""
+    return subprocess.Popen(
+        [PY, "-m", "orchestrate.cli", "guard", *args],
+        env={**os.environ, **project.env, **(env or {})}, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
+
+
+def recorder_cmd(tmp: Path, log: Path, seconds: float, rc: int = 0) -> list[str]:
+    script = tmp / "recorder.py"
+    script.write_text(RECORDER)
+    return ["--exec", "--", PY, str(script), str(log), str(seconds), str(rc)]
+
+
+def guard_rows(project) -> list[dict]:
+    cfg = project.config()
+    return [dict(r) for r in OpsDB(cfg.ops_db_path).query("SELECT * FROM guard_runs ORDER BY id")]
+
+
+def wait_for(cond, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def child_pids(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(x) for x in out.stdout.split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
