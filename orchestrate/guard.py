@@ -15,6 +15,7 @@ import contextlib
 import importlib
 import logging
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -137,10 +138,15 @@ def _run_child(cmd: list[str], env: dict[str, str], lock_fd: int,
 
 def _start_keeper(cfg: OpsConfig, lease: LeaseLock, pid: int) -> Callable[[], None]:
     """The process that renews the lease while `pid` (the inner run) lives; see leases.py."""
-    keeper = subprocess.Popen(
-        [sys.executable, "-m", "orchestrate.leases", "--key", lease.key, "--token", lease.token,
-         "--lease", str(lease.lease_seconds), "--watch", str(pid)],
-        env={**os.environ, LEASE_URL_ENV: cfg.lock_url or ""}, start_new_session=True)
+    try:
+        keeper = subprocess.Popen(
+            [sys.executable, "-m", "orchestrate.leases", "--key", lease.key, "--token",
+             lease.token, "--lease", str(lease.lease_seconds), "--watch", str(pid)],
+            env={**os.environ, LEASE_URL_ENV: cfg.lock_url or ""}, start_new_session=True)
+    except OSError as exc:  # the run is already going: say what that means, do not orphan it
+        log.error("guard: the lease keeper did not start (%s); the lease of %s expires in %.0f s "
+                  "while this run goes on", exc, lease.key, lease.lease_seconds)
+        return lambda: None
 
     def stop() -> None:
         keeper.terminate()
@@ -153,8 +159,12 @@ def _start_keeper(cfg: OpsConfig, lease: LeaseLock, pid: int) -> Callable[[], No
 def _redacted(exc: BaseException, url: str) -> str:
     """First line of an error, with the lock database's password (if any) blanked out."""
     text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-    password = sa_url.make_url(url).password
-    return text.replace(password, "***") if password else text
+    text = re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)  # any user:password@ in it
+    try:
+        password = sa_url.make_url(url).password
+    except Exception:  # unparsable: the pattern above is all we can do
+        return text
+    return text.replace(str(password), "***") if password else text
 
 
 def run_guard(cfg: OpsConfig, ops: OpsDB, pipeline: str, args: list[str] | None = None,

@@ -9,6 +9,7 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 import sqlglot
 from guard_helpers import alive, child_pids, guard, guard_rows, recorder_cmd, wait_for
@@ -106,8 +107,11 @@ def test_lease_of_a_vanished_host_expires(project, tmp_path):
     assert "expired" in out and "taking it over" in out
 
 
-def test_unreachable_lock_database_stops_the_run_and_hides_its_password(project, tmp_path):
-    url = "oracle+oracledb://loader:Lock-Db-S3cret@127.0.0.1:9/?service_name=nowhere"
+@pytest.mark.parametrize("url", [
+    "oracle+oracledb://loader:Lock-Db-S3cret@127.0.0.1:9/?service_name=nowhere",  # refused
+    "oracle+oracledb://loader:Lock-Db-S3cret@127.0.0.1:no-port/x",  # malformed
+])
+def test_unreachable_lock_database_stops_the_run_and_hides_its_password(project, tmp_path, url):
     p = guard(project, "--pipeline", "incremental_sync", "--no-check", "--wait", "0",
               *recorder_cmd(tmp_path, tmp_path / "r.log", 0), env=host(tmp_path, "a", url))
     out, _ = p.communicate(timeout=60)
