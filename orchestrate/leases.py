@@ -32,6 +32,8 @@ from types import FrameType
 
 import sqlalchemy as sa
 
+from orchestrate.locks import wait_for_lock
+
 log = logging.getLogger("wms_ops.lease")
 
 METADATA = sa.MetaData()
@@ -112,17 +114,8 @@ class LeaseLock:
     def acquire(self, wait_seconds: float, holder: dict, poll: float = 1.0,
                 on_wait: Callable[[dict], None] | None = None) -> bool:
         """Wait up to `wait_seconds`; False when another live run kept it."""
-        deadline = time.monotonic() + max(0.0, wait_seconds)
-        announced = False
-        while True:
-            if self.try_acquire(holder):
-                return True
-            if not announced and on_wait is not None:
-                on_wait(self.holder())
-                announced = True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(min(poll, max(0.01, deadline - time.monotonic())))
+        return wait_for_lock(lambda: self.try_acquire(holder), self.holder, wait_seconds, poll,
+                             on_wait)
 
     def renew(self) -> bool:
         """Push our expiry out by a lease; False when the row is no longer ours."""

@@ -19,6 +19,23 @@ from pathlib import Path
 log = logging.getLogger("wms_ops.lock")
 
 
+def wait_for_lock(try_once: Callable[[], bool], holder: Callable[[], dict], wait_seconds: float,
+                  poll: float, on_wait: Callable[[dict], None] | None = None) -> bool:
+    """Retry `try_once` until it succeeds or `wait_seconds` pass; tell `on_wait` who holds the
+    lock, once (the file lock here and the lease in `leases.py` wait alike)."""
+    deadline = time.monotonic() + max(0.0, wait_seconds)
+    announced = False
+    while True:
+        if try_once():
+            return True
+        if not announced and on_wait is not None:
+            on_wait(holder())
+            announced = True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(min(poll, max(0.01, deadline - time.monotonic())))
+
+
 class SchemaLock:
     """Exclusive, non-reentrant lock named by a key (the warehouse schema)."""
 
@@ -49,17 +66,7 @@ class SchemaLock:
     def acquire(self, wait_seconds: float, poll: float = 0.5,
                 on_wait: Callable[[dict], None] | None = None) -> bool:
         """Wait up to `wait_seconds` for the lock; False when it stayed taken."""
-        deadline = time.monotonic() + max(0.0, wait_seconds)
-        announced = False
-        while True:
-            if self.try_acquire():
-                return True
-            if not announced and on_wait is not None:
-                on_wait(self.holder())
-                announced = True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(min(poll, max(0.01, deadline - time.monotonic())))
+        return wait_for_lock(self.try_acquire, self.holder, wait_seconds, poll, on_wait)
 
     def write_holder(self, info: dict) -> None:
         """Record who holds the lock (pid, pipeline, run id, since) for waiting processes."""
