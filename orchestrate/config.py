@@ -165,10 +165,15 @@ def _unflatten(obj: Any) -> Any:
     return out
 
 
+def without_credentials(text: str) -> str:
+    """`scheme://user:password@host` → `scheme://host` wherever a URL appears in `text`: for
+    file names, logs and stored messages, which must never carry a password."""
+    return re.sub(r"//[^@/\s]*@", "//", text)
+
+
 def default_lock_key(warehouse_url: str | None, table_prefix: str) -> str:
     """Both pipelines write the same schema, so the lock is named after URL + table prefix."""
-    basis = f"{warehouse_url or 'no-warehouse'}|{table_prefix}"
-    basis = re.sub(r"//[^@/]*@", "//", basis)  # never put credentials in a file name
+    basis = without_credentials(f"{warehouse_url or 'no-warehouse'}|{table_prefix}")
     return re.sub(r"[^A-Za-z0-9._-]+", "_", basis).strip("_")[-120:] or "warehouse"
 
 

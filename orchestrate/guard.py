@@ -15,7 +15,6 @@ import contextlib
 import importlib
 import logging
 import os
-import re
 import shlex
 import shutil
 import signal
@@ -28,12 +27,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
 
-from sqlalchemy.engine import url as sa_url
-
 from orchestrate.config import OpsConfig, Pipeline
 from orchestrate.inner_exec import spawn_argv
-from orchestrate.leases import URL_ENV as LEASE_URL_ENV
-from orchestrate.leases import LeaseLock
+from orchestrate.leases import LeaseLock, error_text, start_keeper
 from orchestrate.locks import SchemaLock
 from orchestrate.opsdb import OpsDB
 from orchestrate.pauses import blocking_reason
@@ -136,37 +132,6 @@ def _run_child(cmd: list[str], env: dict[str, str], lock_fd: int,
     return 128 - rc if rc < 0 else rc
 
 
-def _start_keeper(cfg: OpsConfig, lease: LeaseLock, pid: int) -> Callable[[], None]:
-    """The process that renews the lease while `pid` (the inner run) lives; see leases.py."""
-    try:
-        keeper = subprocess.Popen(
-            [sys.executable, "-m", "orchestrate.leases", "--key", lease.key, "--token",
-             lease.token, "--lease", str(lease.lease_seconds), "--watch", str(pid)],
-            env={**os.environ, LEASE_URL_ENV: cfg.lock_url or ""}, start_new_session=True)
-    except OSError as exc:  # the run is already going: say what that means, do not orphan it
-        log.error("guard: the lease keeper did not start (%s); the lease of %s expires in %.0f s "
-                  "while this run goes on", exc, lease.key, lease.lease_seconds)
-        return lambda: None
-
-    def stop() -> None:
-        keeper.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            keeper.wait(timeout=10)
-
-    return stop
-
-
-def _redacted(exc: BaseException, url: str) -> str:
-    """First line of an error, with the lock database's password (if any) blanked out."""
-    text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-    text = re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)  # any user:password@ in it
-    try:
-        password = sa_url.make_url(url).password
-    except Exception:  # unparsable: the pattern above is all we can do
-        return text
-    return text.replace(str(password), "***") if password else text
-
-
 def run_guard(cfg: OpsConfig, ops: OpsDB, pipeline: str, args: list[str] | None = None,
               exec_mode: bool = False, wait_seconds: float | None = None,
               force: bool = False) -> int:
@@ -219,7 +184,7 @@ def run_guard(cfg: OpsConfig, ops: OpsDB, pipeline: str, args: list[str] | None 
                 return skip(lease.holder())
         except Exception as exc:  # no lease, no load: never run unguarded
             lock.release()
-            reason = f"cannot take the lease in lock_url: {_redacted(exc, cfg.lock_url)}"
+            reason = f"cannot take the lease in lock_url: {error_text(exc, cfg.lock_url)}"
             _record(ops, started_at=iso(started), ended_at=iso(utcnow()), outcome="failed",
                     exit_code=1, reason=reason, **base)
             print(f"wms-ops guard: {p.name} ({cfg.environment}) FAILED, {reason}; nothing was "
@@ -239,7 +204,7 @@ def run_guard(cfg: OpsConfig, ops: OpsDB, pipeline: str, args: list[str] | None 
         if cfg.check_after_guard:
             _prepare_check()
         try:
-            keeper = (lambda pid: _start_keeper(cfg, lease, pid)) if lease else None
+            keeper = (lambda pid: start_keeper(cfg.lock_url or "", lease, pid)) if lease else None
             rc = _run_child(cmd, env, lock.fd or 0, keeper)
             reason = None if rc == 0 else f"inner command exited with {rc}"
         except OSError as exc:
@@ -257,7 +222,7 @@ def run_guard(cfg: OpsConfig, ops: OpsDB, pipeline: str, args: list[str] | None 
                 lease.release()
             except Exception as exc:  # it expires by itself; say so, keep the exit code
                 log.error("guard: freeing the lease of %s failed (%s); it expires in %.0f s",
-                          cfg.lock_key, _redacted(exc, cfg.lock_url or ""), cfg.lock_lease_seconds)
+                          cfg.lock_key, error_text(exc, cfg.lock_url or ""), cfg.lock_lease_seconds)
         lock.release()
     print(f"wms-ops guard: {p.name} run {run_id} finished with exit code {rc}", flush=True)
     _after(cfg, ops, p, run_id, rc)

@@ -20,11 +20,13 @@ in `WMS_OPS_LOCK_URL` (never on a command line: it may hold a password).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import secrets
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -32,6 +34,7 @@ from types import FrameType
 
 import sqlalchemy as sa
 
+from orchestrate.config import without_credentials
 from orchestrate.locks import wait_for_lock
 
 log = logging.getLogger("wms_ops.lease")
@@ -166,6 +169,40 @@ def keep(lease: LeaseLock, watch_pid: int, poll: float = 0.5) -> int:
             next_renewal = time.monotonic() + lease.lease_seconds / 4
         time.sleep(poll)
     return 0
+
+
+def start_keeper(url: str, lease: LeaseLock, pid: int) -> Callable[[], None]:
+    """Start the keeper of `lease` for the run `pid`; returns how to stop it (the guard frees
+    the lease itself after its post-run steps). A keeper that cannot start is logged: the run
+    is already going, and its lease then expires after `lease_seconds`."""
+    try:
+        keeper = subprocess.Popen(
+            [sys.executable, "-m", "orchestrate.leases", "--key", lease.key, "--token",
+             lease.token, "--lease", str(lease.lease_seconds), "--watch", str(pid)],
+            env={**os.environ, URL_ENV: url}, start_new_session=True)
+    except OSError as exc:
+        log.error("lock %s: the lease keeper did not start (%s); the lease expires in %.0f s "
+                  "while this run goes on", lease.key, exc, lease.lease_seconds)
+        return lambda: None
+
+    def stop() -> None:
+        keeper.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            keeper.wait(timeout=10)
+
+    return stop
+
+
+def error_text(exc: BaseException, url: str) -> str:
+    """First line of a lock-database error, safe to log and store: credentials in any URL it
+    quotes are dropped, and the password of `url` is blanked wherever else it appears."""
+    text = without_credentials(
+        f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    try:
+        password = sa.engine.make_url(url).password
+    except Exception:  # unparsable: dropping user:password@ is all we can do
+        return text
+    return text.replace(str(password), "***") if password else text
 
 
 def main(argv: list[str] | None = None) -> int:
