@@ -20,6 +20,14 @@ from wms_simulator.auth import FORBIDDEN, OK, SCOPE, Auth, basic_credentials
 from wms_simulator.cache import ResponseCache
 from wms_simulator.changes import apply_changes
 from wms_simulator.faults import FaultConfigError, FaultInjector
+from wms_simulator.latency import (
+    ConcurrencyGate,
+    LatencyConfigError,
+    LatencyProfile,
+    PageCost,
+    by_id,
+    pay,
+)
 from wms_simulator.listing import BadRequest, build_request, envelope, parse_params, select
 from wms_simulator.model import (
     BOOLEAN,
@@ -66,6 +74,8 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = JSON
     fault: str = "ok"  # "drop" / "truncate" are carried out by the socket layer
+    page: PageCost | None = None  # a list page's cost basis, for the latency profile
+    cost: float = 0.0  # seconds the latency profile charged (shown in the stats log)
 
 
 def json_response(status: int, data: Any, **headers: str) -> Response:
@@ -88,20 +98,28 @@ def error(
 
 
 class Stats:
-    """Request counts per entity and kind/mode, faults served, and a short request log."""
+    """Request counts per entity and kind/mode, faults served, and a short request log.
 
-    def __init__(self) -> None:
+    Also the most API requests served at once (``peak_concurrent``, from the concurrency gate)
+    and the gateway's 504s, so tests see concurrency and gateway hits without timing anything.
+    """
+
+    def __init__(self, gate: ConcurrencyGate | None = None) -> None:
         self.lock = threading.Lock()
+        self.gate = gate or ConcurrencyGate()
         self.reset()
 
     def reset(self) -> None:
+        self.gate.reset_peak()
         self.requests: dict[str, Counter[str]] = defaultdict(Counter)
         self.faults: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
         self.total = 0
         self.log: deque[dict[str, Any]] = deque(maxlen=1000)
 
-    def record(self, entity: str, kind: str, status: int, fault: str, query: str) -> None:
+    def record(
+        self, entity: str, kind: str, status: int, fault: str, query: str, cost: float = 0.0
+    ) -> None:
         with self.lock:
             self.total += 1
             self.requests[entity][kind] += 1
@@ -109,7 +127,14 @@ class Stats:
             if fault != "ok":
                 self.faults[fault] += 1
             self.log.append(
-                {"entity": entity, "kind": kind, "status": status, "fault": fault, "query": query}
+                {
+                    "entity": entity,
+                    "kind": kind,
+                    "status": status,
+                    "fault": fault,
+                    "query": query,
+                    "cost": round(cost, 6),
+                }
             )
 
     def as_dict(self) -> dict[str, Any]:
@@ -119,6 +144,9 @@ class Stats:
                 "requests": {e: dict(c) for e, c in sorted(self.requests.items())},
                 "faults": dict(self.faults),
                 "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+                "peak_concurrent": self.gate.peak,
+                "in_flight": self.gate.active,
+                "gateway_timeouts": self.statuses.get(504, 0),
                 "log": list(self.log),
             }
 
@@ -133,16 +161,26 @@ class Simulator:
         faults: dict[str, Any] | None = None,
         token_ttl: float = 3600.0,
         cache_mb: float = 0.0,
+        latency: dict[str, Any] | None = None,
     ) -> None:
         self.environment = environment
+        self.latency = LatencyProfile.from_mapping(latency)
+        self.gate = ConcurrencyGate(self.latency.max_concurrent)
         self.page_delay = page_delay
         self.store = Store(scale, seed)
         self.engine = QueryEngine(self.store)
         self.auth = Auth(token_ttl=token_ttl)
         self.faults = FaultInjector(faults)
-        self.stats = Stats()
+        self.stats = Stats(self.gate)
         self.cache = ResponseCache.from_mb(cache_mb)  # None: off (the default)
         self.base_url = ""
+
+    def set_latency(self, config: dict[str, Any] | None = None) -> LatencyProfile:
+        """Replace the latency profile (None or {} = instant); requests in flight keep theirs."""
+        profile = LatencyProfile.from_mapping(config)
+        self.latency = profile
+        self.gate.resize(profile.max_concurrent)
+        return profile
 
     def bind(self, base_url: str) -> None:
         """Called once the server knows its address: records carry absolute URLs."""
@@ -187,13 +225,13 @@ class Simulator:
         if resp is None:
             if action == "slow":
                 time.sleep(self.faults.slow_seconds)
-            resp = self._serve(kind, entity_name, rid, query)
+            resp = self._served(kind, entity_name, rid, query)
             resp.fault = action if action in ("drop", "truncate") else "ok"
         stat_kind = kind
         if kind == "list":
             mode = parse_params(query).get("page_mode") or "paged"
             stat_kind = mode if mode in ("paged", "sequenced") else "list"
-        self.stats.record(entity_name or "", stat_kind, resp.status, action, query)
+        self.stats.record(entity_name or "", stat_kind, resp.status, action, query, resp.cost)
         return resp
 
     @staticmethod
@@ -225,7 +263,27 @@ class Simulator:
             return Response(0, fault="drop")
         return None
 
-    def _serve(self, kind: str, name: str | None, rid: int | None, query: str) -> Response:
+    def _served(self, kind: str, name: str | None, rid: int | None, query: str) -> Response:
+        """Serve in a gate slot and spend the request's cost there (the latency profile).
+
+        The cost is known once the page is computed; a list call costing more than the
+        gateway allows waits the gateway's limit and becomes an HTML 504, as Oracle's does.
+        """
+        profile = self.latency
+        with self.gate.slot():
+            resp = self._serve(kind, name, rid, query, count_match=profile.sort_per_row > 0)
+            cost = profile.cost(resp.page)
+            if kind == "list" and profile.over_gateway(cost):
+                pay(profile.gateway_seconds or 0.0)
+                body = _GATEWAY_HTML % (504, 504, b"Gateway Timeout")
+                return Response(504, body, content_type="text/html", cost=cost)
+            pay(cost)
+        resp.cost = cost
+        return resp
+
+    def _serve(
+        self, kind: str, name: str | None, rid: int | None, query: str, count_match: bool = False
+    ) -> Response:
         if kind == "catalog":
             prefix = f"{self.base_url}{API_PATH}"
             return json_response(200, {n: f"{prefix}{n}/" for n in catalogue_names()})
@@ -241,9 +299,9 @@ class Simulator:
             if rec is None:
                 return error(404, "No record found.", {"entity": entity.name, "id": rid})
             return json_response(200, rec)
-        return self._list(entity, query)
+        return self._list(entity, query, count_match)
 
-    def _list(self, entity: Entity, query: str) -> Response:
+    def _list(self, entity: Entity, query: str, count_match: bool = False) -> Response:
         params = parse_params(query)
         try:
             req = build_request(self.store, entity, params)
@@ -253,23 +311,33 @@ class Simulator:
             time.sleep(self.page_delay)
         if not self.store.served(entity.name):
             return error(404, "No records found.", {"entity": entity.name})
+        ordered_by_id = by_id(req.ordering)
+
+        def cost_basis(records: int) -> PageCost:
+            sorting = count_match and not ordered_by_id
+            return PageCost(records, self.engine.match_count(req) if sorting else 0, ordered_by_id)
+
         cache, key, version = self.cache, None, self.store.snap.version
         if cache is not None:
             key = cache.key(version, self.base_url, entity.name, params)
-            body = cache.get(key)
-            if body is not None:
-                return Response(200, body)
+            hit = cache.get(key)
+            if hit is not None:
+                body, records = hit
+                return Response(200, body, page=cost_basis(records))
         result = self.engine.run(req)
         if not result.records:
-            return error(404, "No records found.", {"entity": entity.name, "query": query})
+            resp = error(404, "No records found.", {"entity": entity.name, "query": query})
+            resp.page = cost_basis(0)  # the server sorted the (empty) match all the same
+            return resp
         base = f"{self.base_url}{API_PATH}{entity.name}/"
         try:
             results = select(entity, params, result.records)
         except BadRequest as exc:
             return error(400, str(exc), exc.details)
         resp = json_response(200, envelope(req, result, base, params, results))
+        resp.page = cost_basis(len(result.records))
         if cache is not None and key is not None and self.store.snap.version == version:
-            cache.put(key, resp.body)
+            cache.put(key, resp.body, len(result.records))
         return resp
 
     # --- /_sim/* ------------------------------------------------------------------------------
@@ -278,18 +346,25 @@ class Simulator:
             if name == "token" and method == "POST":
                 return self._token(headers, body)
             if name == "stats" and method == "GET":
-                data = self.stats.as_dict()
+                data = {**self.stats.as_dict(), "tokens": self.auth.describe()}
                 if self.cache is not None:
                     data["cache"] = self.cache.as_dict()
                 return json_response(200, data)
             if name == "stats" and method == "DELETE":
                 self.stats.reset()
+                self.auth.token_requests.clear()
                 return json_response(200, {"reset": True})
             if name == "faults" and method == "GET":
                 return json_response(200, self.faults.describe())
+            if name == "tokens" and method == "GET":
+                return json_response(200, self.auth.describe())
+            if name == "latency" and method == "GET":
+                return json_response(200, self.latency.as_dict())
             data = orjson.loads(body or b"{}")
             if not isinstance(data, dict):
                 raise ValueError("body must be a JSON object")
+            if name == "tokens" and method == "POST":  # withdraw / revoke_after / revoke_client
+                return json_response(200, self.auth.control(data))
             if name == "faults" and method == "POST":
                 self.faults.configure(data)
                 return json_response(200, self.faults.describe())
@@ -299,7 +374,9 @@ class Simulator:
                 }
                 report = apply_changes(self.store, entities=data.get("entities"), **args)
                 return json_response(200, report.as_dict())
-        except (ValueError, FaultConfigError, orjson.JSONDecodeError) as exc:
+            if name == "latency" and method == "POST":
+                return json_response(200, self.set_latency(data).as_dict())
+        except (ValueError, FaultConfigError, LatencyConfigError, orjson.JSONDecodeError) as exc:
             return error(400, str(exc))
         return error(404, f"Unknown admin endpoint {method} /_sim/{name}.")
 
@@ -315,13 +392,14 @@ class Simulator:
                     "error_description": "grant_type must be client_credentials",
                 },
             )
-        if not self.auth.client_ok(client_id, secret):
+        token = self.auth.grant(client_id, secret)
+        if token is None:
             return json_response(
                 401,
                 {"error": "invalid_client", "error_description": "Client authentication failed."},
             )
         scope = form.get("scope") or SCOPE
-        return json_response(200, {**self.auth.issue(), "scope": scope})
+        return json_response(200, {**token, "scope": scope})
 
 
 def describe(entity: Entity) -> dict[str, Any]:

@@ -21,11 +21,15 @@ Key = tuple[Any, ...]
 
 
 class ResponseCache:
-    """Bytes-bounded, thread-safe LRU of response bodies."""
+    """Bytes-bounded, thread-safe LRU of response bodies, each with its page's record count.
+
+    The record count rides along so a hit is charged the same latency as the miss that
+    filled it, without parsing the body again.
+    """
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max(0, int(max_bytes))
-        self._entries: OrderedDict[Key, bytes] = OrderedDict()
+        self._entries: OrderedDict[Key, tuple[bytes, int]] = OrderedDict()
         self._lock = threading.Lock()
         self.bytes = 0
         self.hits = 0
@@ -41,28 +45,29 @@ class ResponseCache:
     def key(version: int, base_url: str, path: str, params: dict[str, str]) -> Key:
         return (version, base_url, path, tuple(sorted(params.items())))
 
-    def get(self, key: Key) -> bytes | None:
+    def get(self, key: Key) -> tuple[bytes, int] | None:
+        """(body, records on the page), or None on a miss."""
         with self._lock:
-            body = self._entries.get(key)
-            if body is None:
+            entry = self._entries.get(key)
+            if entry is None:
                 self.misses += 1
                 return None
             self._entries.move_to_end(key)
             self.hits += 1
-            return body
+            return entry
 
-    def put(self, key: Key, body: bytes) -> None:
+    def put(self, key: Key, body: bytes, records: int = 0) -> None:
         size = len(body)
         if size > self.max_bytes:
             return
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
-                self.bytes -= len(old)
-            self._entries[key] = body
+                self.bytes -= len(old[0])
+            self._entries[key] = (body, records)
             self.bytes += size
             while self.bytes > self.max_bytes:
-                _, evicted = self._entries.popitem(last=False)
+                _, (evicted, _) = self._entries.popitem(last=False)
                 self.bytes -= len(evicted)
                 self.evictions += 1
 

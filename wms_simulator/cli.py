@@ -13,6 +13,7 @@ import requests
 
 from wms_simulator.app import Simulator
 from wms_simulator.faults import FaultConfigError
+from wms_simulator.latency import LatencyConfigError, LatencyProfile
 from wms_simulator.server import SimHTTPServer
 
 
@@ -27,6 +28,33 @@ def _json_arg(text: str | None) -> dict[str, Any] | None:
     return data
 
 
+_LATENCY_FLAGS = {
+    "per_request": ("--latency-per-request", float, "seconds every API request costs"),
+    "per_record": ("--latency-per-record", float, "seconds per record on a list page"),
+    "sort_per_row": (
+        "--sort-cost-per-row",
+        float,
+        "seconds per matching row, every page of a query not ordered by id",
+    ),
+    "gateway_seconds": (
+        "--gateway-seconds",
+        float,
+        "a list call costing more waits this long, then answers 504 (0: no gateway)",
+    ),
+    "max_concurrent": (
+        "--max-concurrent",
+        int,
+        "API requests served at once; the rest queue (0: unbounded)",
+    ),
+}
+
+
+def _latency_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The latency profile keys given on the command line (the rest stay instant)."""
+    given = {key: getattr(args, key) for key in _LATENCY_FLAGS}
+    return {key: value for key, value in given.items() if value is not None}
+
+
 def serve(args: argparse.Namespace) -> int:
     try:
         app = Simulator(
@@ -37,8 +65,9 @@ def serve(args: argparse.Namespace) -> int:
             faults=_json_arg(args.faults),
             token_ttl=args.token_ttl,
             cache_mb=args.cache_mb,
+            latency=_latency_args(args),
         )
-    except FaultConfigError as exc:
+    except (FaultConfigError, LatencyConfigError) as exc:
         print(f"wms-simulator: {exc}", file=sys.stderr)
         return 2
     server = SimHTTPServer((args.host, args.port), app)
@@ -49,7 +78,8 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     print(app.base_url, flush=True)
     print(
-        f"wms-simulator: scale={args.scale} seed={args.seed} counts={app.store.counts}",
+        f"wms-simulator: scale={args.scale} seed={args.seed} counts={app.store.counts}"
+        + ("" if app.latency == LatencyProfile() else f" latency={app.latency.as_dict()}"),
         file=sys.stderr,
         flush=True,
     )
@@ -94,6 +124,10 @@ def faults(args: argparse.Namespace) -> int:
     return _post(f"{args.base_url.rstrip('/')}/_sim/faults", _json_arg(args.json) or {})
 
 
+def latency(args: argparse.Namespace) -> int:
+    return _post(f"{args.base_url.rstrip('/')}/_sim/latency", _latency_args(args))
+
+
 def stats(args: argparse.Namespace) -> int:
     try:
         resp = requests.get(f"{args.base_url.rstrip('/')}/_sim/stats", timeout=30)
@@ -123,6 +157,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--token-ttl", type=float, default=3600.0, help="OAuth token lifetime (s)")
     s.add_argument("--cache-mb", type=float, default=0.0,
                    help="LRU of rendered list pages, in MB (default 0: off); for benchmarks")
+    for key, (flag, kind, text) in _LATENCY_FLAGS.items():
+        s.add_argument(flag, dest=key, type=kind, default=None, help=f"production latency: {text}")
     s.set_defaults(func=serve)
     c = sub.add_parser("change", help="apply simulated changes to a running simulator")
     c.add_argument("--base-url", required=True)
@@ -134,6 +170,13 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--base-url", required=True)
     f.add_argument("--json", default="{}", help="JSON object or @file; {} turns faults off")
     f.set_defaults(func=faults)
+    la = sub.add_parser(
+        "latency", help="replace the latency profile of a running simulator (no flags: instant)"
+    )
+    la.add_argument("--base-url", required=True)
+    for key, (flag, kind, text) in _LATENCY_FLAGS.items():
+        la.add_argument(flag, dest=key, type=kind, default=None, help=text)
+    la.set_defaults(func=latency)
     st = sub.add_parser("stats", help="print request statistics of a running simulator")
     st.add_argument("--base-url", required=True)
     st.set_defaults(func=stats)

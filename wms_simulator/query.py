@@ -15,7 +15,7 @@ import threading
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -287,6 +287,15 @@ class QueryEngine:
         else:
             it = src.ascending(src.key_at_rank(start))
         return ListResult(fetch(it, size), total, start + size < total, None, kind)
+
+    def match_count(self, req: ListRequest) -> int:
+        """Rows matching the filters, whichever page or cursor ``req`` asks for.
+
+        A paged first page always counts its match (arithmetic on the fast paths, one cached
+        scan otherwise); the latency profile charges off-id orderings by this number.
+        """
+        whole = replace(req, sequenced=False, page=1, page_size=1, cursor=None)
+        return self.run(whole).count or 0
 
     def _materialise(
         self, snap: Snapshot, req: ListRequest, kind: str, bounds: Bounds, fetch: Any

@@ -69,6 +69,13 @@ class SimulatorHandle:
         """
         self.app.faults.configure({**(config or {}), **kwargs})
 
+    def set_latency(self, config: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Replace the latency profile: ``set_latency(per_request=0.05, max_concurrent=8)``.
+
+        ``set_latency()`` with nothing makes the simulator instant again. Returns the profile.
+        """
+        return self.app.set_latency({**(config or {}), **kwargs}).as_dict()
+
     def stats(self) -> dict[str, Any]:
         return self.app.stats.as_dict()
 
@@ -89,6 +96,7 @@ def running_simulator(
     faults: dict[str, Any] | None = None,
     token_ttl: float = 3600.0,
     cache_mb: float = 0.0,
+    latency: dict[str, Any] | None = None,
 ) -> Iterator[SimulatorHandle]:
     app = Simulator(
         scale=scale,
@@ -98,6 +106,7 @@ def running_simulator(
         faults=faults,
         token_ttl=token_ttl,
         cache_mb=cache_mb,
+        latency=latency,
     )
     server, thread = start_in_thread(app)
     try:
