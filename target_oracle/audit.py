@@ -79,3 +79,10 @@ def insert_counted_sql(dialect: Dialect, table: str, counts_from: str) -> str:
     names = ", ".join(dialect.q(by_name[n].name) for n in order)
     binds = ", ".join(_bind(dialect, n, by_name[n].ctype) for n in _FIXED)
     return f"INSERT INTO {table} ({names}) SELECT {binds}, {counts_from}"
+
+
+def counted_binds(params: dict[str, object], *extra: str) -> dict[str, object]:
+    """The binds of :func:`insert_counted_sql`: its fixed names plus ``extra`` (those of
+    ``counts_from``), nothing else — python-oracledb rejects an unused named bind
+    (``DPY-4008``; thick mode ``ORA-01036``), where SQLite silently ignores it."""
+    return {n: params[n] for n in (*_FIXED, *extra)}

@@ -28,7 +28,7 @@ from target_oracle.connector import OracleConnector
 from target_oracle.dialects import Column, RejectValue
 from target_oracle.fastcheck import FastCheck
 from target_oracle.naming import assign_column_names, conform_identifier
-from target_oracle.quarantine import RejectBuffer, reject_columns
+from target_oracle.quarantine import RejectBuffer, key_converter, reject_columns
 from target_oracle.rules import compile_rules
 from target_oracle.snapshots import SnapshotMixin
 
@@ -169,6 +169,10 @@ class OracleSink(SnapshotMixin, SQLSink[OracleConnector]):
         method = self.config.get("load_method") or "append-only"
         self._load_method = str(getattr(method, "value", method))  # SDK default is an enum
         self._key_idx = [i for i, c in enumerate(self.columns) if c.name in self.keys]
+        by_name = {c.name: c for c in self.columns}
+        key_cols = [by_name[k] for k in self.keys]
+        self._reject_cols = reject_columns(d, key_cols)
+        self._rejects.key_converters = [key_converter(d, c) for c in key_cols]
         self._ver_idx = next(
             (i for i, c in enumerate(self.columns) if c.name == self.version_col), None)
 
@@ -241,7 +245,7 @@ class OracleSink(SnapshotMixin, SQLSink[OracleConnector]):
         rejects = self._rejects.take()
         if rejects:
             self.connector.ensure_table(self.rejects_table, self.db_schema,
-                                        reject_columns(self.connector.dialect))
+                                        self._reject_cols)
         live, self._live_rows = self._live_rows, []
         snap, self._snap_rows = self._snap_rows, []
         if live or (rejects and not snap):
@@ -252,9 +256,8 @@ class OracleSink(SnapshotMixin, SQLSink[OracleConnector]):
 
     def _write_rejects(self, conn: t.Any, rejects: list[tuple]) -> None:
         if rejects:
-            cols = reject_columns(self.connector.dialect)
             conn.exec_driver_sql(self.connector.dialect.insert(self.ref(self.rejects_table),
-                                                               cols), rejects)
+                                                               self._reject_cols), rejects)
 
     def audit_params(self, event: str, started: str, **counts: t.Any) -> dict[str, t.Any]:
         """Bind values of one audit row (counts not given default to 0)."""
@@ -306,7 +309,8 @@ class OracleSink(SnapshotMixin, SQLSink[OracleConnector]):
                 conn.exec_driver_sql(d.insert(stg, self.columns), rows,
                                      execution_options=self._sizes())
                 counted = d.count_changes(stg, live, self.keys, self.version_col)
-                conn.exec_driver_sql(audit.insert_counted_sql(d, audit_ref, counted), params)
+                conn.exec_driver_sql(audit.insert_counted_sql(d, audit_ref, counted),
+                                     audit.counted_binds(params))
                 conn.exec_driver_sql(d.merge(live, stg, self.columns, self.keys,  # type: ignore[attr-defined]
                                              self.version_col))
             else:
@@ -316,7 +320,8 @@ class OracleSink(SnapshotMixin, SQLSink[OracleConnector]):
                 params["batch_keys"] = _keys_json.encode(
                     [[r[i] for i in idx] for r in rows]).decode()
                 counted = d.count_changes(src, live, self.keys, self.version_col)
-                conn.exec_driver_sql(audit.insert_counted_sql(d, audit_ref, counted), params)
+                conn.exec_driver_sql(audit.insert_counted_sql(d, audit_ref, counted),
+                                     audit.counted_binds(params, "batch_keys"))
                 conn.exec_driver_sql(d.upsert(live, self.columns, self.keys,  # type: ignore[attr-defined]
                                               self.version_col), rows)
             if not rows or not self.keys:
