@@ -168,13 +168,16 @@ class SnapshotMixin:
         raw.direct_path_load(owner, self.snap_table, [c.name for c in cols],  # type: ignore[union-attr]
                              [native(r) for r in rows] if idx else rows)
 
-    def _rejects_of_snapshots(self) -> tuple[str, str, str] | None:
-        """The rejects table and its key/version columns, when it exists with them."""
+    def _rejects_of_snapshots(self) -> tuple[str, str, list[str]] | None:
+        """The rejects table, its version column and its typed key columns, when it has
+        them (a rejects table of an older release lacks the key columns until its next
+        reject; its rows could not be matched reliably anyway)."""
         existing = self.connector.describe(self.rejects_table, self.db_schema)
-        key, version = ("RECORD_KEY", "TABLE_VERSION") if self.connector.dialect.upper else (
-            "record_key", "table_version")
-        if key in existing and version in existing:
-            return self.ref(self.rejects_table), key, version
+        cols = self._reject_cols
+        version = next(c.name for c in cols if c.prop == "table_version")
+        keys = [c.name for c in cols[-len(self.keys):]] if self.keys else []
+        if version in existing and keys and all(k in existing for k in keys):
+            return self.ref(self.rejects_table), version, keys
         return None
 
     # publish -----------------------------------------------------------------------

@@ -204,25 +204,27 @@ class Dialect:
     def soft_delete(
         self, live: str, snap: str, keys: Sequence[str], version: str | None,
         deleted_col: str, vcol: str, *, hard: bool,
-        rejects: tuple[str, str, str] | None = None,
+        rejects: tuple[str, str, Sequence[str]] | None = None,
     ) -> str:
         """Mark (or remove) live rows absent from the snapshot and older than its start.
 
-        ``rejects`` = (rejects table, its record_key column, its table_version column): rows
-        whose record was rejected in this snapshot are not absent from WMS, only from the
-        snapshot, and stay live. Their key is kept as JSON text (``[123]``), so this applies to
-        single-column keys.
+        ``rejects`` = (rejects table, its table_version column, its typed key columns in key
+        order): rows whose record was rejected in this snapshot are not absent from WMS, only
+        from the snapshot, and stay live. The typed key columns hold the key converted like
+        the live key, so the join is an equality of like types (any key type, any width).
         """
         on = " AND ".join(f"s.{self.q(k)} = t.{self.q(k)}" for k in keys)
         absent = (
             f"NOT EXISTS (SELECT 1 FROM {snap} s WHERE {on} "
             f"AND s.{self.q(vcol)} = :snapshot_version)"
         )
-        if rejects and len(keys) == 1:
-            table, key_col, version_col = rejects
+        if rejects and len(rejects[2]) == len(keys):
+            table, version_col, key_cols = rejects
+            match = " AND ".join(f"r.{self.q(rk)} = t.{self.q(k)}"
+                                 for rk, k in zip(key_cols, keys, strict=True))
             absent += (
                 f" AND NOT EXISTS (SELECT 1 FROM {table} r WHERE r.{self.q(version_col)} = "
-                f":snapshot_version AND r.{self.q(key_col)} = '[' || t.{self.q(keys[0])} || ']')"
+                f":snapshot_version AND {match})"
             )
         older = (
             f" AND (t.{self.q(version)} IS NULL OR t.{self.q(version)} < "

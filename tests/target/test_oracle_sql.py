@@ -67,12 +67,12 @@ GOLDEN = {
     "soft_delete_sparing_rejects": (
         D.soft_delete("WMS_T", "WMS_T_SNAP", ["ID"], "MOD_TS", "_SDC_DELETED_AT",
                       "_SDC_SNAPSHOT_VERSION", hard=False,
-                      rejects=("WMS_T_REJECTS", "RECORD_KEY", "TABLE_VERSION")),
+                      rejects=("WMS_T_REJECTS", "TABLE_VERSION", ["KEY_1"])),
         f'UPDATE WMS_T t SET "_SDC_DELETED_AT" = TO_TIMESTAMP_TZ(:deleted_at, {TS}) '
         'WHERE t."_SDC_DELETED_AT" IS NULL AND NOT EXISTS (SELECT 1 FROM WMS_T_SNAP s '
         'WHERE s.ID = t.ID AND s."_SDC_SNAPSHOT_VERSION" = :snapshot_version) '
         "AND NOT EXISTS (SELECT 1 FROM WMS_T_REJECTS r WHERE r.TABLE_VERSION = "
-        ":snapshot_version AND r.RECORD_KEY = '[' || t.ID || ']') "
+        ":snapshot_version AND r.KEY_1 = t.ID) "
         f"AND (t.MOD_TS IS NULL OR t.MOD_TS < TO_TIMESTAMP_TZ(:snapshot_start, {TS}))"),
 }
 
@@ -90,8 +90,8 @@ OTHERS = {
         D, "WMS_LOAD_AUDIT", D.count_changes("WMS_T_STG", "WMS_T", ["ID"], "MOD_TS")),
     "audit_row": audit.insert_row_sql(D, "WMS_LOAD_AUDIT"),
     "audit_table": D.create_table("WMS_LOAD_AUDIT", audit.audit_columns(D), [], "X"),
-    "rejects_table": D.create_table("WMS_T_REJECTS", reject_columns(D), [], "X"),
-    "rejects_insert": D.insert("WMS_T_REJECTS", reject_columns(D)),
+    "rejects_table": D.create_table("WMS_T_REJECTS", reject_columns(D, COLS[:2]), [], "X"),
+    "rejects_insert": D.insert("WMS_T_REJECTS", reject_columns(D, COLS[:2])),
     "snapshot_discard": 'DELETE FROM WMS_T_SNAP WHERE "_SDC_SNAPSHOT_VERSION" <> :snapshot_version',
     "snapshot_clear": 'DELETE FROM WMS_T_SNAP WHERE "_SDC_SNAPSHOT_VERSION" = :snapshot_version',
     "overwrite_delete": "DELETE FROM WMS_T",
@@ -132,3 +132,8 @@ def test_golden_audit_and_rejects_columns():
         "REJECTED NUMBER(38), STARTED_AT TIMESTAMP(6) WITH TIME ZONE, "
         "FINISHED_AT TIMESTAMP(6) WITH TIME ZONE")
     assert "RECORD_JSON CLOB" in compiled(OTHERS["rejects_table"])
+
+
+def test_rejects_table_keeps_the_key_typed_like_the_live_key():
+    ddl = compiled(OTHERS["rejects_table"])
+    assert ddl.endswith("TABLE_VERSION NUMBER(38), KEY_1 NUMBER(38), KEY_2 VARCHAR2(20 CHAR))")
