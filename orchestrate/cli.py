@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from orchestrate.config import OpsConfig, load_config
+from orchestrate.dbaccess import DatabaseBusy
 from orchestrate.opsdb import OpsDB
 from orchestrate.timeutil import parse_duration, parse_when, utcnow
 
@@ -189,7 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = _parser().parse_args(argv)
     cfg = load_config()
-    ops = OpsDB(cfg.ops_db_path)
+    try:
+        ops = OpsDB(cfg.ops_db_path)
+    except DatabaseBusy as exc:
+        print(exc, file=sys.stderr)
+        return 1
     try:
         return _dispatch(cfg, ops, args, inner)
     finally:

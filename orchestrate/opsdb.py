@@ -4,6 +4,13 @@ Meltano's system DB knows runs and the warehouse knows rows, but nobody else kno
 are open (so each is sent once), which runs the guard skipped, what is paused, and the
 reconciliation reports. Several guards and checks may touch it at once, hence WAL mode, a busy
 timeout and `BEGIN IMMEDIATE` around read-modify-write steps.
+
+Opening is the delicate part: two guards start in the same second every Sunday at 00:00, often
+on a file that does not exist yet. The busy timeout is set by `connect` itself, before the
+first statement; the switch to WAL is skipped when another opener already made it and retried
+when SQLite refuses it without waiting (two switches at once would deadlock, so one of them
+gets "database is locked" at once); the schema is created in one `BEGIN IMMEDIATE`
+transaction, idempotent, and skipped once `user_version` says it is there.
 """
 
 from __future__ import annotations
@@ -13,6 +20,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from orchestrate.dbaccess import BUSY_TIMEOUT, retry_busy
+
+#: Bump with every change of SCHEMA: openers skip the DDL while `PRAGMA user_version` matches.
+SCHEMA_VERSION = 1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS guard_runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -84,14 +95,36 @@ CREATE INDEX IF NOT EXISTS reconciliations_run
 class OpsDB:
     """Thin wrapper: one connection per command, schema created on first use."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, timeout: float = BUSY_TIMEOUT) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        # `timeout` installs SQLite's busy handler inside connect(), before any statement.
+        self.conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA busy_timeout=30000")
-        self.conn.executescript(SCHEMA)
+        try:
+            retry_busy(self._use_wal, f"ops DB {path} (switching to WAL)", timeout)
+            retry_busy(self._create_schema, f"ops DB {path} (creating its tables)", timeout)
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _use_wal(self) -> None:
+        """WAL lets checks read while a guard writes. Reading the mode first makes every opener
+        after the first a pure reader; a filesystem without WAL support keeps its mode."""
+        if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self.conn.execute("PRAGMA journal_mode=WAL").fetchone()
+
+    def _create_schema(self) -> None:
+        """All tables in one write transaction, or none (a retry starts over cleanly)."""
+        if self.conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+            return
+        try:
+            self.conn.executescript(
+                f"BEGIN IMMEDIATE;\n{SCHEMA}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
