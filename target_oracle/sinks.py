@@ -169,6 +169,7 @@ class OracleSink(SnapshotMixin, SQLSink[OracleConnector]):
         method = self.config.get("load_method") or "append-only"
         self._load_method = str(getattr(method, "value", method))  # SDK default is an enum
         self._key_idx = [i for i, c in enumerate(self.columns) if c.name in self.keys]
+        self._empty_is_null = d.empty_string_is_null
         by_name = {c.name: c for c in self.columns}
         key_cols = [by_name[k] for k in self.keys]
         self._reject_cols = reject_columns(d, key_cols)
@@ -211,8 +212,9 @@ class OracleSink(SnapshotMixin, SQLSink[OracleConnector]):
                 self._reject(record, f"business rule failed: {src}")
                 return
         for k in self._key_properties:
-            if record.get(k) is None:
-                self._reject(record, f"key property {k!r} is missing or null")
+            if (key := record.get(k)) is None or (key == "" and self._empty_is_null):
+                self._reject(record, f"key property {k!r} is missing or null"
+                             + (" (Oracle stores '' as NULL)" if key == "" else ""))
                 return
         if values is not None:
             row = [*values, *self._row_pad]

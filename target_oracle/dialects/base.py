@@ -86,6 +86,8 @@ class Dialect:
     upper = True
     alias_kw = ""  # Oracle rejects ``AS`` before a table alias; SQLite's UPDATE needs it
     max_ident_bytes = 128
+    #: Oracle stores ``''`` as NULL: such a key can never be matched or inserted.
+    empty_string_is_null = False
 
     # identifiers -------------------------------------------------------------------
     def q(self, ident: str) -> str:  # pragma: no cover - overridden

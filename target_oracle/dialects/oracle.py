@@ -19,6 +19,7 @@ class OracleDialect(Dialect):
 
     name = "oracle"
     upper = True
+    empty_string_is_null = True
 
     def q(self, ident: str) -> str:
         return f'"{ident}"' if needs_quotes_oracle(ident) else ident
