@@ -1,7 +1,9 @@
 """`python -m benchmarks`: start the simulator, run the selected steps, print and save the table.
 
 One simulator per scale, started fresh so every scale begins from the same seeded data; the
-incremental step changes records, so it always runs last.
+incremental step changes records, so it always runs last. `--profile production` runs the
+production-latency steps (`benchmarks.production`) instead, on a simulator charging real-tenant
+latency.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import configs, report
+import orjson
+
+from benchmarks import configs, production, report
 from benchmarks.paths import ENTITIES, RESULTS_DIR
 from benchmarks.simulator import serve, warm_up
 from benchmarks.steps import RUNNERS, STEPS, Bench, StepResult
@@ -35,12 +39,26 @@ def _scales(text: str) -> tuple[int, int]:
     return (min(parts), max(parts))
 
 
-def _steps(text: str) -> list[str]:
+PROFILES = {"default": STEPS, "production": production.STEPS}
+DEFAULT_SCALE = {"default": 1_000_000, "production": 200_000}
+
+
+def _steps(text: str, known: tuple[str, ...]) -> list[str]:
     wanted = [s.strip() for s in text.split(",") if s.strip()]
-    unknown = [s for s in wanted if s not in STEPS]
+    unknown = [s for s in wanted if s not in known]
     if unknown:
-        raise argparse.ArgumentTypeError(f"unknown step(s) {unknown}; choose from {STEPS}")
-    return [s for s in STEPS if s in wanted]  # always in pipeline order
+        raise argparse.ArgumentTypeError(f"unknown step(s) {unknown}; choose from {known}")
+    return [s for s in known if s in wanted]  # always in pipeline order
+
+
+def _latency(text: str) -> dict[str, object]:
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"--latency is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise argparse.ArgumentTypeError("--latency must be a JSON object")
+    return data
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -49,11 +67,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description="Records/s and peak RSS of the floor loader, the tap, the target, "
                     "meltano run full_sync and an incremental run, against the WMS simulator.",
     )
-    parser.add_argument("--scale", type=int, default=1_000_000,
-                        help="records over the three entities (default 1,000,000)")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="default",
+                        help="default: the CPU-bound steps on an instant simulator; production: "
+                             f"{','.join(production.STEPS)} on a simulator charging production "
+                             "latency (see benchmarks/README.md)")
+    parser.add_argument("--scale", type=int,
+                        help="records over the three entities (default 1,000,000; "
+                             "200,000 with --profile production)")
     parser.add_argument("--seed", type=int, default=42, help="simulator seed (default 42)")
-    parser.add_argument("--only", type=_steps, default=list(STEPS), metavar="STEPS",
-                        help=f"comma list of steps to run, from {','.join(STEPS)} (default all)")
+    parser.add_argument("--only", metavar="STEPS",
+                        help=f"comma list of steps to run, from {','.join(STEPS)} (with "
+                             f"--profile production: {','.join(production.STEPS)}); default all")
+    parser.add_argument("--latency", type=_latency, metavar="JSON",
+                        help="with --profile production: override the simulator's latency "
+                             f"profile keys (default {orjson.dumps(production.PROFILE).decode()})")
     parser.add_argument("--compare-scales", type=_scales, metavar="A,B",
                         help="run the steps at two scales and compare (overrides --scale)")
     parser.add_argument("--page-size", type=int, default=1000,
@@ -73,7 +100,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                              f"{DEFAULT_SIM_CACHE_MB:g}; 0: no cache, no warm-up)")
     parser.add_argument("--interval", type=float, default=0.05,
                         help="seconds between process-tree RSS polls (default 0.05)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    known = PROFILES[args.profile]
+    try:
+        args.only = _steps(args.only, known) if args.only else list(known)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(f"argument --only: {exc}")
+    if args.scale is None:
+        args.scale = DEFAULT_SCALE[args.profile]
+    if args.latency and args.profile != "production":
+        parser.error("--latency applies to --profile production only")
+    return args
 
 
 def run_scale(args: argparse.Namespace, scale: int, workdir: Path) -> list[StepResult]:
@@ -93,20 +130,26 @@ def run_scale(args: argparse.Namespace, scale: int, workdir: Path) -> list[StepR
               f"{f'{cache_mb:g} MB' if cache_mb > 0 else 'off'}", flush=True)
         if cache_mb > 0:
             sizes = [args.page_size, *filter(None, [configs.meltano_page_size()])]
+            if args.profile == "production":  # every step reads at the full-sync job's size
+                sizes = [configs.meltano_page_size() or args.page_size]
             warm = warm_up(sim, ENTITIES, sizes)
             print(f"   warm-up: {warm['pages']} pages at page sizes {sorted(set(sizes))} in "
                   f"{warm['seconds']} s; cache {warm['cache']}", flush=True)
         bench = Bench(sim=sim, workdir=workdir, page_size=args.page_size,
                       interval=args.interval)
-        for step in args.only:
-            for row in RUNNERS[step](bench):
-                rows.append(row)
-                rate = f"{row.rate:,.0f} rec/s" if row.rate else "-"
-                print(f"   {row.label}: {row.wall_s:.1f} s, {rate}, "
-                      f"peak RSS {row.peak_rss_mb or '-'}{'' if row.ok else ' FAILED'}",
-                      flush=True)
-    print(f"\nScale {scale:,}:\n{report.text_table(rows)}")
-    goals = report.targets(rows)
+        if args.profile == "production":
+            profile = {**production.PROFILE, **(args.latency or {})}
+            print(f"   latency profile {profile}", flush=True)
+            rows = production.run_steps(bench, args.only, profile, on_row=_print_row)
+        else:
+            for step in args.only:
+                for row in RUNNERS[step](bench):
+                    rows.append(row)
+                    _print_row(row)
+    title = f"Scale {scale:,}" + (", production latency" if args.profile == "production" else "")
+    print(f"\n{title}:\n{report.text_table(rows)}")
+    goals = (report.production_targets(rows, production.PARALLEL)
+             if args.profile == "production" else report.targets(rows))
     print(f"\nTargets (reported, not asserted):\n{report.targets_text(goals)}")
     markdown = report.markdown_table(rows)
     print(f"\nMarkdown:\n\n{markdown}\n", flush=True)
@@ -114,11 +157,21 @@ def run_scale(args: argparse.Namespace, scale: int, workdir: Path) -> list[StepR
         data = report.to_json(rows, goals, scale=scale, seed=args.seed,
                               page_size=args.page_size, started=started)
         data["sim_cache_mb"] = args.sim_cache_mb
+        data["profile"] = args.profile
+        if args.profile == "production":
+            data["latency"] = {**production.PROFILE, **(args.latency or {})}
         data["host"]["load_avg_1m"] = {"start": round(load_before, 2),
                                        "end": round(os.getloadavg()[0], 2)}
         path = report.save(data, markdown, args.output_dir, started)
         print(f"Saved {path}")
     return rows
+
+
+def _print_row(row: StepResult) -> None:
+    rate = f"{row.rate:,.0f} rec/s" if row.rate else "-"
+    print(f"   {row.label}: {row.wall_s:.1f} s, {rate}, peak RSS {row.peak_rss_mb or '-'}"
+          f"{'' if row.ok else ' FAILED'}{f' ({row.note})' if row.note and not row.ok else ''}",
+          flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

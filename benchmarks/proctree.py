@@ -70,6 +70,8 @@ def default_role(argv: Sequence[str]) -> str:
         return "target"
     if "benchmarks.floor" in text:
         return "floor"
+    if "benchmarks.sequential" in text:
+        return "reader"
     if "wms-ops" in head or "orchestrate" in text:
         return "wms-ops"
     if "meltano" in head:

@@ -26,7 +26,7 @@ INCREMENTAL_MAX_SHARE = 0.05
 #: RSS "does not grow with scale": the larger scale's peak within 15 % (+10 MB) of the smaller's.
 RSS_GROWTH_TOLERANCE = 1.15
 RSS_GROWTH_SLACK_MB = 10.0
-ROLE_ORDER = ("floor", "tap", "target", "meltano", "wms-ops", "other")
+ROLE_ORDER = ("floor", "reader", "tap", "target", "meltano", "wms-ops", "other")
 
 
 @dataclass
@@ -128,6 +128,27 @@ def targets(rows: Sequence[StepResult]) -> list[Target]:
     return out
 
 
+def production_targets(rows: Sequence[StepResult], parallel: int) -> list[Target]:
+    """The production-latency goals: parallel reads pay, and both syncs land WMS exactly."""
+    by_step = {r.step: r for r in rows}
+    seq, full, inc = (by_step.get(f"prod_{s}") for s in ("sequential", "full_sync", "incremental"))
+    want = max(1, parallel // 2)
+    goal = f">= {want}x the sequential reader's rec/s ({parallel} in flight allowed)"
+    if seq and full and seq.rate and full.rate:
+        ratio = full.rate / seq.rate
+        out = [Target("full sync speed-up", goal, f"{ratio:.1f}x", ratio >= want)]
+    else:
+        out = [Target("full sync speed-up", goal, "not measured", None)]
+    for name, row in (("full sync", full), ("first incremental behind the gateway", inc)):
+        if row is None:
+            out.append(Target(f"{name} exact", "completes, warehouse == WMS id for id",
+                              "not measured", None))
+            continue
+        out.append(Target(f"{name} exact", "completes, warehouse == WMS id for id",
+                          "yes" if row.ok else row.note or "failed", row.ok))
+    return out
+
+
 def growth_targets(small: Sequence[StepResult], large: Sequence[StepResult],
                    scales: tuple[int, int]) -> list[Target]:
     """Peak RSS of tap and target must not grow with scale."""
@@ -189,9 +210,13 @@ def save(data: dict[str, Any], markdown: str, out_dir: Path, started: datetime) 
     """Write `<date>-<scale>.json` and the matching `.md`; return the JSON path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{started.astimezone(UTC):%Y-%m-%d}-{data['scale']}"
+    if data.get("profile", "default") != "default":
+        stem += f"-{data['profile']}"
     json_path = out_dir / f"{stem}.json"
     json_path.write_text(json.dumps(data, indent=1) + "\n")
+    profile = ("" if data.get("profile", "default") == "default"
+               else f"profile {data['profile']} (latency {data.get('latency')}), ")
     (out_dir / f"{stem}.md").write_text(
-        f"Scale {data['scale']:,}, seed {data['seed']}, {data['host']['cpus']} CPUs, "
+        f"Scale {data['scale']:,}, seed {data['seed']}, {data['host']['cpus']} CPUs, {profile}"
         f"git {data['git']}, {data['date']}\n\n{markdown}\n")
     return json_path

@@ -66,6 +66,21 @@ class Simulator:
     def auth(self) -> tuple[str, str]:
         return (self.username, self.password)
 
+    def set_latency(self, **profile: Any) -> dict[str, Any]:
+        """POST /_sim/latency (replaces the profile; nothing = instant); return the profile."""
+        resp = requests.post(f"{self.base_url}/_sim/latency", json=profile, timeout=60)
+        resp.raise_for_status()
+        return resp.json()
+
+    def stats(self, reset: bool = False) -> dict[str, Any]:
+        """GET /_sim/stats without its request log; `reset` then starts a new count."""
+        url = f"{self.base_url}/_sim/stats"
+        data = requests.get(url, timeout=60).json()
+        data.pop("log", None)
+        if reset:
+            requests.delete(url, timeout=60).raise_for_status()
+        return data
+
     def apply_changes(self, **counts: Any) -> dict[str, Any]:
         """POST /_sim/changes (e.g. `update=1000`); return the simulator's report."""
         resp = requests.post(f"{self.base_url}/_sim/changes", json=counts, auth=self.auth,

@@ -65,13 +65,14 @@ class Bench:
     def path(self, name: str) -> Path:
         return self.workdir / name
 
-    def run(self, argv: list[str], log_name: str, **kwargs: Any) -> tuple[MeasuredRun, Path]:
+    def run(self, argv: list[str], log_name: str, timeout: float = STEP_TIMEOUT_S,
+            **kwargs: Any) -> tuple[MeasuredRun, Path]:
         """Run one measured process tree, its stderr to `log_name`; note the server's CPU."""
         log = self.path(log_name)
         sim_before = cpu_seconds(self.sim.pid)
         with log.open("wb") as log_fh:
             result = run_measured(argv, stderr=log_fh, interval=self.interval,
-                                  timeout=STEP_TIMEOUT_S, **kwargs)
+                                  timeout=timeout, **kwargs)
         sim_after = cpu_seconds(self.sim.pid)
         self.last_sim_cpu_s = (round(sim_after - sim_before, 2)
                                if sim_before is not None and sim_after is not None else None)

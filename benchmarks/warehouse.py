@@ -94,3 +94,28 @@ def singer_records(path: Path) -> dict[str, int]:
                 stream = msg.get("stream", "")
                 counts[stream] = counts.get(stream, 0) + 1
     return counts
+
+
+def live_ids(path: Path, entity: str) -> list[int]:
+    """Ids of the entity's live rows, duplicates kept (a doubled id must show up as one)."""
+    with sqlite3.connect(path) as db:
+        table = entity_table(_tables(db), entity)
+        if table is None:
+            return []
+        where = " WHERE _sdc_deleted_at IS NULL" if "_sdc_deleted_at" in _columns(
+            db, table) else ""
+        return [int(r[0]) for r in db.execute(f'SELECT id FROM "{table}"{where}')]
+
+
+def id_mismatches(path: Path, truth: dict[str, list[int]]) -> dict[str, str]:
+    """Per entity, how the warehouse differs from the WMS's ids (empty: equal id for id)."""
+    out: dict[str, str] = {}
+    for entity, wms_ids in truth.items():
+        landed = live_ids(path, entity)
+        have, want = set(landed), set(wms_ids)
+        problems = [f"{n} {what}" for n, what in (
+            (len(want - have), "missing"), (len(have - want), "extra"),
+            (len(landed) - len(have), "duplicated")) if n]
+        if problems:
+            out[entity] = ", ".join(problems)
+    return out
