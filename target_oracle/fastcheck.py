@@ -14,6 +14,8 @@ from __future__ import annotations
 import typing as t
 from decimal import Decimal
 
+from target_oracle.dialects.base import RejectValue
+
 # Python types fastjsonschema accepts for each JSON type, restricted to exact classes so that a
 # match is always accepted by the full validator (e.g. bool is not an "integer" here).
 _TYPES: dict[str, frozenset[type]] = {
@@ -81,3 +83,98 @@ class FastCheck:
             if value.__class__ is str and len(value) > limit:
                 return False
         return True
+
+
+# Oracle value checks -----------------------------------------------------------------------
+# Built once per column by the Oracle dialect's converters; on the common value (an ``int`` in
+# range, a short ``Decimal``) each costs a class test and a comparison or two. What fails
+# raises ``RejectValue`` so the record is quarantined instead of the whole batch failing on
+# the server (ORA-01438, ORA-01426) or in python-oracledb (DPY-4003).
+
+#: python-oracledb encodes at most 40 significant digits; NUMBER's exponent range is
+#: 1E-130 … 9.99…E125.
+NUMBER_MAX_DIGITS = 40
+NUMBER_MAX_EXPONENT = 125
+NUMBER_MIN_EXPONENT = -130
+_NUMBER_SAFE_INT = 10**NUMBER_MAX_DIGITS
+
+
+def _reject(message: str) -> t.NoReturn:
+    raise RejectValue(message)
+
+
+def _decimal_for_number(value: Decimal, label: str) -> Decimal:
+    if not value.is_finite():
+        _reject(f"{value} is not a number Oracle can store in {label}")
+    if not value:
+        return Decimal(0)
+    digits = value.as_tuple().digits
+    significant = len(digits)
+    while significant > 1 and digits[significant - 1] == 0:
+        significant -= 1
+    exponent = value.adjusted()
+    if (significant > NUMBER_MAX_DIGITS or exponent > NUMBER_MAX_EXPONENT
+            or exponent < NUMBER_MIN_EXPONENT):
+        _reject(f"{value} cannot be represented in {label} (at most {NUMBER_MAX_DIGITS} "
+                f"significant digits, magnitude 1E{NUMBER_MIN_EXPONENT} to below "
+                f"1E{NUMBER_MAX_EXPONENT + 1})")
+    return value if significant == len(digits) else value.normalize()
+
+
+def _number_of(value: t.Any, label: str) -> Decimal | float:
+    """Any JSON value → a number for ``label``, or a reject (schema drift lands here)."""
+    cls = value.__class__
+    if cls is bool:
+        return Decimal(int(value))
+    if cls is int:
+        return Decimal(value)
+    if cls is Decimal:
+        return value
+    if cls is float:
+        return value
+    if cls is str:
+        try:
+            return Decimal(value.strip())
+        except ArithmeticError:
+            _reject(f"not a number for {label}: {value[:100]!r}")
+    _reject(f"not a number for {label}: {type(value).__name__}")
+
+
+def oracle_number_check(name: str) -> t.Callable[[t.Any], t.Any]:
+    """Converter of an Oracle ``NUMBER`` column: anything numeric Oracle can store."""
+    label = f"{name} (NUMBER)"
+
+    def conv(value: t.Any) -> t.Any:
+        cls = value.__class__
+        if cls is int:
+            if -_NUMBER_SAFE_INT < value < _NUMBER_SAFE_INT:
+                return value
+        elif cls is float:
+            if value == 0 or 1e-130 <= abs(value) < 1e126:
+                return value
+            _reject(f"{value} is not a number Oracle can store in {label}")
+        return _decimal_for_number(Decimal(_number_of(value, label)), label)
+
+    return conv
+
+
+def oracle_integer_check(name: str, precision: int = 38) -> t.Callable[[t.Any], t.Any]:
+    """Converter of an Oracle ``NUMBER(p)`` (scale 0) column: integers of at most ``p``
+    digits; integral numbers and numeric text of another schema are taken as integers."""
+    limit = 10**precision
+    label = f"{name} (NUMBER({precision}))"
+
+    def conv(value: t.Any) -> int:
+        if value.__class__ is not int:
+            number = _number_of(value, label)
+            if isinstance(number, float) and not number.is_integer():
+                _reject(f"{value} is not an integer for {label}")
+            number = Decimal(number)
+            if not number.is_finite() or number != number.to_integral_value():
+                _reject(f"{value} is not an integer for {label}")
+            value = int(number)
+        if -limit < value < limit:
+            return value
+        _reject(f"{value} out of range for {label}")
+
+    return conv

@@ -6,9 +6,9 @@ MERGE for upserts and publishes, array DML, date-times bound as text for TO_TIME
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Any
 
+from target_oracle import fastcheck
 from target_oracle import types as T
 from target_oracle.dialects.base import ORACLE_TS_FORMAT, Column, Dialect, RejectValue, _json_text
 from target_oracle.naming import needs_quotes_oracle
@@ -47,11 +47,13 @@ class OracleDialect(Dialect):
 
         return conv
 
-    def _number_converter(self) -> Callable[[Any], Any]:
-        def conv(value: Any) -> Any:
-            return Decimal(value) if isinstance(value, str) else value
-
-        return conv
+    def converter(self, col: Column) -> Callable[[Any], Any] | None:
+        """As the base, plus range checks: NUMBER(38) and NUMBER hold less than Python."""
+        if col.ctype.kind == T.INTEGER:
+            return fastcheck.oracle_integer_check(col.name, col.ctype.length or 38)
+        if col.ctype.kind == T.NUMBER:
+            return fastcheck.oracle_number_check(col.name)
+        return super().converter(col)
 
     def ts_bind(self, name: str) -> str:
         return f"TO_TIMESTAMP_TZ(:{name}, '{ORACLE_TS_FORMAT}')"
