@@ -186,12 +186,13 @@ def full_sync(run: ProductionRun) -> StepResult:
 def incremental(run: ProductionRun) -> StepResult:
     """A first incremental from `START_DATE`, behind a gateway that off-id whole sorts exceed."""
     bench = run.bench
-    sort = sort_per_row(run.smallest_entity())
-    profile = bench.sim.set_latency(**{**run.profile, "gateway_seconds": GATEWAY_S,
+    gateway = run.profile.get("gateway_seconds") or GATEWAY_S
+    sort = sort_per_row(run.smallest_entity(), gateway)
+    profile = bench.sim.set_latency(**{**run.profile, "gateway_seconds": gateway,
                                        "sort_per_row": sort})
     env, db = _env(run, "prod-incremental", **dict.fromkeys(START_DATE_ENV, START_DATE))
     label = (f"meltano run incremental_sync (first, from {START_DATE}; "
-             f"gateway {GATEWAY_S:g} s, sort {sort:.2g} s/row)")
+             f"gateway {gateway:g} s, sort {sort:.2g} s/row)")
     bench.sim.stats(reset=True)
     try:
         measured, log = _measure(bench, [executable("meltano"), "run", "incremental_sync"],
