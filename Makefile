@@ -12,6 +12,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export UV_COMPILE_BYTECODE := 1
 PYTEST_ARGS ?=
 SCALE ?= 1000000
+# The production-latency profile (benchmarks/production.py): records over the three entities.
+PROD_SCALE ?= 200000
 
 .PHONY: install demo test test-e2e lint bench clean
 
@@ -42,8 +44,10 @@ test-e2e: install
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
+# The CPU-bound steps, then the same pipelines against a simulator charging production latency.
 bench: install
 	$(BIN)/python -m benchmarks --scale $(SCALE)
+	$(BIN)/python -m benchmarks --profile production --scale $(PROD_SCALE)
 
 clean:
 	rm -rf $(VENV) .meltano output site
