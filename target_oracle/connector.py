@@ -12,6 +12,7 @@ Evolution is additive: new properties → ``ALTER TABLE … ADD``, longer string
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -104,8 +105,9 @@ class OracleConnector(SQLConnector):
         if self._dialect_impl is None:
             impl = dialect_for(self._engine.dialect.name)
             if isinstance(impl, OracleDialect):
-                self.held()  # connect first: the server reports its identifier limit
+                held = self.held()  # connect first: the server reports its identifier limit
                 impl.max_ident_bytes = int(self._engine.dialect.max_identifier_length or 128)
+                impl.max_string_bytes = read_max_string_bytes(held, self.logger)
             self._dialect_impl = impl
         return self._dialect_impl
 
@@ -201,6 +203,31 @@ class OracleConnector(SQLConnector):
                     self.logger.info("DDL: %s", stmt)
                     conn.exec_driver_sql(stmt)
         return effective
+
+
+MAX_STRING_SIZE_SQL = "SELECT value FROM v$parameter WHERE name = 'max_string_size'"
+
+
+def read_max_string_bytes(conn: sa.Connection, logger: logging.Logger) -> int:
+    """Bytes a VARCHAR2 holds on this database, read once per run.
+
+    32,767 where ``MAX_STRING_SIZE = EXTENDED`` (Autonomous Database), else 4,000. Reading
+    ``v$parameter`` needs a grant (SELECT_CATALOG_ROLE or SELECT on V_$PARAMETER); without it
+    the run assumes STANDARD — values of 4,000+ bytes are then quarantined though an
+    EXTENDED database would take them — and says so.
+    """
+    try:
+        with conn.begin_nested() if conn.in_transaction() else conn.begin():
+            row = conn.exec_driver_sql(MAX_STRING_SIZE_SQL).first()
+    except sa.exc.DBAPIError as exc:
+        logger.warning(
+            "Cannot read MAX_STRING_SIZE from v$parameter (%s); assuming STANDARD "
+            "(VARCHAR2 up to 4000 bytes). Grant SELECT on V_$PARAMETER to use EXTENDED.",
+            str(exc.orig).splitlines()[0][:200] if exc.orig else type(exc).__name__)
+        return 4000
+    value = str(row[0]).upper() if row and row[0] is not None else "STANDARD"
+    logger.info("MAX_STRING_SIZE = %s", value)
+    return 32767 if value == "EXTENDED" else 4000
 
 
 def _set_input_sizes(cursor: Any, statement: str, parameters: Any, context: Any) -> None:

@@ -77,6 +77,19 @@ def key_converter(dialect: Dialect, col: Column) -> Callable[[Any], Any]:
     return convert
 
 
+#: ``record_key`` and ``reason`` are VARCHAR2(4000 CHAR): at most 4,000 *bytes* where
+#: MAX_STRING_SIZE is STANDARD (ORA-12899 otherwise, which would roll back the batch).
+TEXT_MAX_BYTES = 4000
+
+
+def cut_bytes(text: str, limit: int = TEXT_MAX_BYTES) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes, never inside a character."""
+    if len(text) * 4 <= limit:
+        return text
+    raw = text.encode()
+    return text if len(raw) <= limit else raw[:limit].decode("utf-8", "ignore")
+
+
 def _text(value: Any) -> str:
     try:
         return _encoder.encode(value).decode()
@@ -98,7 +111,8 @@ class RejectBuffer:
         raw = [record.get(k) for k in self.key_properties]
         key = _text(raw) if self.key_properties else ""
         typed = tuple(conv(v) for conv, v in zip(self.key_converters, raw, strict=False))
-        self.rows.append((self.stream, key[:4000], _text(record), reason[:4000], utc_now_text(),
+        self.rows.append((self.stream, cut_bytes(key), _text(record), cut_bytes(reason),
+                          utc_now_text(),
                           run_id(), table_version, *typed))
 
     def take(self) -> list[tuple]:

@@ -62,6 +62,11 @@ class TargetOracle(SQLTarget):
         cfg = self.config
         if not (cfg.get("sqlalchemy_url") or cfg.get("dsn") or cfg.get("host")):
             raise ConfigValidationError(NO_CONNECTION, errors=[NO_CONNECTION])
+        pipeline = str(cfg.get("pipeline_name") or "")
+        if len(pipeline.encode()) > 64:
+            msg = (f"pipeline_name is {len(pipeline.encode())} bytes; LOAD_AUDIT.PIPELINE "
+                   "holds at most 64 bytes (VARCHAR2(64)): use a shorter name")
+            raise ConfigValidationError(msg, errors=[msg])
         for stream, rules in (cfg.get("business_rules") or {}).items():
             try:
                 compile_rules(list(rules))

@@ -88,6 +88,8 @@ class Dialect:
     max_ident_bytes = 128
     #: Oracle stores ``''`` as NULL: such a key can never be matched or inserted.
     empty_string_is_null = False
+    #: Bytes a VARCHAR2 holds: 4,000, or 32,767 where MAX_STRING_SIZE = EXTENDED.
+    max_string_bytes = 4000
 
     # identifiers -------------------------------------------------------------------
     def q(self, ident: str) -> str:  # pragma: no cover - overridden

@@ -38,11 +38,14 @@ class OracleDialect(Dialect):
     def _string_converter(self, col: Column) -> Callable[[Any], Any]:
         limit = col.ctype.length or T.MAX_VARCHAR
         name = col.name
+        max_bytes = self.max_string_bytes  # the column's byte limit, whatever its CHAR length
+        safe = max_bytes // 4  # up to this many characters always fit (UTF-8: ≤ 4 bytes each)
 
         def conv(value: Any) -> str:
             text = _json_text(value)
-            if len(text) > limit or (len(text) > 1000 and len(text.encode()) > 4000):
-                raise RejectValue(f"value too long for {name} (VARCHAR2({limit} CHAR))")
+            if len(text) > limit or (len(text) > safe and len(text.encode()) > max_bytes):
+                raise RejectValue(f"value too long for {name} (VARCHAR2({limit} CHAR), "
+                                  f"at most {max_bytes} bytes)")
             return text
 
         return conv

@@ -56,3 +56,61 @@ def test_number_oracle_cannot_represent_is_quarantined(value):
 def test_number_oracle_can_represent_is_kept(value):
     out = conv(T.NUMBER)(value)
     assert Decimal(str(out)) == Decimal(str(value))
+
+
+# defect 9: Oracle's limits are bytes -----------------------------------------------------------
+
+def test_reject_key_and_reason_are_cut_at_4000_bytes_on_a_character_boundary():
+    from target_oracle.quarantine import RejectBuffer
+
+    buf = RejectBuffer("s", ["id"])
+    buf.add({"id": "€" * 3000}, "é" * 3000)
+    (_stream, key, _json, reason, *_rest) = buf.take()[0]
+    for text in (key, reason):
+        raw = text.encode()
+        assert 3996 <= len(raw) <= 4000  # fits VARCHAR2(4000 CHAR) under MAX_STRING_SIZE=STANDARD
+        assert raw.decode() == text  # no character cut in half
+    assert reason == "é" * 2000
+
+
+def test_pipeline_name_longer_than_its_column_is_a_config_error(tmp_path):
+    from singer_sdk.exceptions import ConfigValidationError
+
+    from target_oracle.target import TargetOracle
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    TargetOracle(config={"sqlalchemy_url": url, "pipeline_name": "p" * 64})
+    with pytest.raises(ConfigValidationError, match=r"pipeline_name.*64 bytes"):
+        TargetOracle(config={"sqlalchemy_url": url, "pipeline_name": "é" * 33})
+
+
+def test_extended_max_string_size_takes_values_standard_rejects():
+    text = "€" * 1500  # 1,500 characters, 4,500 bytes
+    col = Column("X", "x", T.ColumnType(T.STRING, 4000))
+    with pytest.raises(RejectValue, match="too long for X"):
+        OracleDialect().converter(col)(text)
+    extended = OracleDialect()
+    extended.max_string_bytes = 32767
+    assert extended.converter(col)(text) == text
+    with pytest.raises(RejectValue, match="too long for X"):
+        extended.converter(col)("x" * 4001)  # still VARCHAR2(4000 CHAR)
+
+
+def test_max_string_size_is_read_once_and_falls_back_to_standard(tmp_path, caplog):
+    """Without the grant on v$parameter (here: a database without it) the run assumes
+    STANDARD and says so; where the parameter reads EXTENDED, the real limit is used."""
+    import logging
+
+    import sqlalchemy as sa
+
+    from target_oracle.connector import read_max_string_bytes
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    log = logging.getLogger("test-max-string-size")
+    with engine.connect() as conn, caplog.at_level(logging.WARNING, log.name):
+        assert read_max_string_bytes(conn, log) == 4000
+        assert "MAX_STRING_SIZE" in caplog.text and "STANDARD" in caplog.text
+        conn.exec_driver_sql('CREATE TABLE "v$parameter" (name TEXT, value TEXT)')
+        conn.exec_driver_sql("""INSERT INTO "v$parameter" VALUES ('max_string_size', 'EXTENDED')""")
+        conn.commit()
+        assert read_max_string_bytes(conn, log) == 32767
