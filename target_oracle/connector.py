@@ -140,16 +140,8 @@ class OracleConnector(SQLConnector):
             params["owner"] = schema
         with self.transaction() as conn:
             rows = conn.exec_driver_sql(describe_sql(self.dialect), params).fetchall()
-        out: dict[str, T.ColumnType] = {}
-        for name, dtype, length in rows:
-            dtype = (dtype or "").upper()
-            if dtype in {"CLOB", "NCLOB"}:
-                out[name] = T.ColumnType(T.CLOB)
-            elif "CHAR" in dtype:
-                out[name] = T.ColumnType(T.STRING, int(length or T.MAX_VARCHAR))
-            else:
-                out[name] = T.ColumnType(dtype.lower() or T.STRING)
-        return out
+        return {name: self.dialect.read_type(dtype, length, precision, scale)
+                for name, dtype, length, precision, scale in rows}
 
     def ensure_table(
         self, table: str, schema: str | None, columns: Sequence[Column],
@@ -194,8 +186,8 @@ class OracleConnector(SQLConnector):
                 new = T.widening(have, c.ctype) if have else None
                 if have and new:
                     statements += d.widen_column(ref, c, new)
-                if have and have.kind in {T.STRING, T.CLOB} and c.ctype.kind == T.STRING:
-                    c = Column(c.name, c.prop, new or have)
+                if have:
+                    c = Column(c.name, c.prop, d.effective_type(new or have, c.ctype))
                 effective.append(c)
         if statements:
             with self.transaction() as conn:

@@ -32,11 +32,14 @@ def dialect_for(url_drivername: str) -> Dialect:
 
 
 def describe_sql(dialect: Dialect) -> str:
-    """Existing columns of one table, in column order: name, data type, char length."""
+    """Existing columns of one table, in column order: name, data type, char length,
+    precision, scale (the last two tell NUMBER(38) and NUMBER(1) from NUMBER)."""
     if dialect.name == "oracle":
         return (
-            "SELECT COLUMN_NAME, DATA_TYPE, CHAR_LENGTH FROM ALL_TAB_COLUMNS "
+            "SELECT COLUMN_NAME, DATA_TYPE, CHAR_LENGTH, DATA_PRECISION, DATA_SCALE "
+            "FROM ALL_TAB_COLUMNS "
             "WHERE OWNER = COALESCE(:owner, SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA')) "
             "AND TABLE_NAME = :table_name ORDER BY COLUMN_ID"
         )
-    return "SELECT name, type, NULL FROM pragma_table_info(:table_name) ORDER BY cid"
+    return ("SELECT name, type, NULL, NULL, NULL FROM pragma_table_info(:table_name) "
+            "ORDER BY cid")

@@ -102,6 +102,24 @@ class Dialect:
     def sql_type(self, ctype: T.ColumnType) -> str:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def read_type(self, data_type: str, char_length: int | None, precision: int | None,
+                  scale: int | None) -> T.ColumnType:
+        """An existing column's type, as far as widening needs to know."""
+        dtype = (data_type or "").upper()
+        if dtype in {"CLOB", "NCLOB"}:
+            return T.ColumnType(T.CLOB)
+        if "CHAR" in dtype:
+            return T.ColumnType(T.STRING, int(char_length or T.MAX_VARCHAR))
+        return T.ColumnType(dtype.lower() or T.STRING)
+
+    def effective_type(self, have: T.ColumnType, wanted: T.ColumnType) -> T.ColumnType:
+        """The type values of a ``wanted`` property are converted for, in a column that
+        exists as ``have`` (after any widening): text keeps the column's length; every other
+        column is dynamically typed here (SQLite), so the schema's kind decides."""
+        if have.kind in {T.STRING, T.CLOB} and wanted.kind == T.STRING:
+            return have
+        return wanted
+
     def converter(self, col: Column) -> Callable[[Any], Any] | None:
         """Python value → bind value; None means pass through unchanged."""
         kind = col.ctype.kind

@@ -25,6 +25,8 @@ class OracleDialect(Dialect):
         return f'"{ident}"' if needs_quotes_oracle(ident) else ident
 
     def sql_type(self, ctype: T.ColumnType) -> str:
+        if ctype.kind == T.INTEGER and ctype.length:
+            return f"NUMBER({ctype.length})"
         return {
             T.INTEGER: "NUMBER(38)",
             T.NUMBER: "NUMBER",
@@ -49,6 +51,32 @@ class OracleDialect(Dialect):
             return text
 
         return conv
+
+    def read_type(self, data_type: str, char_length: int | None, precision: int | None,
+                  scale: int | None) -> T.ColumnType:
+        """``ALL_TAB_COLUMNS`` → column type: NUMBER(p) (scale 0) is an integer of ``p``
+        digits (NUMBER(38) ours, NUMBER(1) our booleans), any other NUMBER/FLOAT a number,
+        every TIMESTAMP a date-time. Other types (RAW, BLOB, …) keep their own name."""
+        dtype = (data_type or "").upper()
+        if dtype == "NUMBER" and scale == 0:
+            return T.ColumnType(T.INTEGER, int(precision or 38))
+        if dtype in {"NUMBER", "FLOAT", "BINARY_DOUBLE", "BINARY_FLOAT"}:
+            return T.ColumnType(T.NUMBER)
+        if dtype.startswith("TIMESTAMP"):
+            return T.ColumnType(T.TIMESTAMP)
+        if dtype == "DATE":
+            return T.ColumnType(T.DATE)
+        return super().read_type(data_type, char_length, precision, scale)
+
+    def effective_type(self, have: T.ColumnType, wanted: T.ColumnType) -> T.ColumnType:
+        """The existing column decides: a value is converted for the type the column *has*
+        (a drifted schema's values that fit load, the rest is quarantined) — unless both
+        render the same Oracle type, when the schema's kind (BOOLEAN vs NUMBER(1), JSON vs
+        CLOB) says how to convert. Unknown column types are left to the server."""
+        known = {T.INTEGER, T.NUMBER, T.STRING, T.CLOB, T.TIMESTAMP, T.DATE}
+        if have.kind not in known or self.sql_type(have) == self.sql_type(wanted):
+            return wanted
+        return have
 
     def converter(self, col: Column) -> Callable[[Any], Any] | None:
         """As the base, plus range checks: NUMBER(38) and NUMBER hold less than Python."""
