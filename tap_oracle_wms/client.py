@@ -22,6 +22,8 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
+from tap_oracle_wms.inflight import AdaptiveLimiter
+
 logger = logging.getLogger("tap-oracle-wms")
 
 # msgspec rather than orjson: JSON numbers become Decimal with their exact digits
@@ -61,12 +63,43 @@ class RetriableWMSError(RetriableAPIError):
     ) -> None:
         super().__init__(message, response)
         self.retry_after = retry_after
+        self.status = response.status_code if response is not None else None
 
 
-def make_session() -> requests.Session:
-    """Keep-alive session; retries are ours, not urllib3's, so they are counted once."""
+class TooSlowForGateway(Exception):
+    """A list query answered 504 or timed out: asking the same again costs another
+    gateway timeout, so the caller asks for less (smaller page, narrower window)."""
+
+    def __init__(self, url: str, cause: BaseException) -> None:
+        super().__init__(f"{url}: {_describe(cause)}")
+        self.cause = cause
+
+
+#: Signs of an overloaded server: the in-flight limit halves.
+OVERLOAD_STATUSES = frozenset({429, 503, 504})
+
+
+def overload_reason(exc: BaseException) -> str | None:
+    """Why `exc` means the WMS is overloaded (None: it does not)."""
+    if isinstance(exc, requests.exceptions.Timeout):
+        return type(exc).__name__
+    status = getattr(exc, "status", None)
+    return f"HTTP {status}" if status in OVERLOAD_STATUSES else None
+
+
+def needs_smaller_query(exc: BaseException) -> bool:
+    """504 and read timeouts: the query itself is too big for the gateway's 5 minutes."""
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return True
+    return getattr(exc, "status", None) == 504
+
+
+def make_session(max_parallel: int = 1) -> requests.Session:
+    """Keep-alive session; retries are ours, not urllib3's, so they are counted once.
+    One pooled connection per request in flight, so none is opened and dropped per page."""
     session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+    pool = max(8, int(max_parallel))
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -164,11 +197,13 @@ class RetryPolicy:
         base_seconds: float,
         throttle: Throttle,
         sleep: t.Callable[[float], None] = time.sleep,
+        limiter: AdaptiveLimiter | None = None,
     ) -> None:
         self.max_retries = max_retries
         self.base_seconds = base_seconds
         self.throttle = throttle
         self.sleep = sleep
+        self.limiter = limiter or AdaptiveLimiter(1)
         self.reached = False  # once any request succeeded, refused connections are retried
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
@@ -178,15 +213,35 @@ class RetryPolicy:
             wait = max(wait, retry_after)
         return min(wait, MAX_WAIT_SECONDS)
 
-    def call(self, func: t.Callable[..., t.Any], *args: t.Any, url: str, **kwargs: t.Any) -> t.Any:
+    def call(
+        self,
+        func: t.Callable[..., t.Any],
+        *args: t.Any,
+        url: str,
+        adaptive: bool = False,
+        **kwargs: t.Any,
+    ) -> t.Any:
+        """Every request of the run passes here: throttle, in-flight limit, retries.
+
+        With `adaptive`, a 504 or read timeout is not retried as is but raised as
+        `TooSlowForGateway`, for the caller to ask a smaller question."""
         attempt = 0
         while True:
             self.throttle.wait()
             try:
-                result = func(*args, **kwargs)
+                with self.limiter.slot() as slot:
+                    try:
+                        result = func(*args, **kwargs)
+                    except RETRIABLE_EXCEPTIONS as exc:
+                        if reason := overload_reason(exc):
+                            slot.overload(reason, getattr(exc, "retry_after", None))
+                        raise
+                    slot.ok()
                 self.reached = True
                 return result
             except RETRIABLE_EXCEPTIONS as exc:
+                if adaptive and needs_smaller_query(exc):
+                    raise TooSlowForGateway(url, exc) from exc
                 if not self.reached and _never_connected(exc):
                     # The tenant was never reached (refused, unknown host): a wrong base_url or
                     # a closed network, not a passing fault; retrying for minutes hides it.
@@ -246,31 +301,44 @@ class WMSClient:
         max_retries: int,
         backoff_seconds: float,
         per_minute: float | None,
+        max_parallel: int = 1,
         user_agent: str = "tap-oracle-wms",
     ) -> None:
         self.root = root.rstrip("/")
         self.authenticator = authenticator
         self.who = who
         self.timeout = timeout
-        self.session = make_session()
+        self.session = make_session(max_parallel)
         self.session.headers["User-Agent"] = user_agent
         self.throttle = Throttle(per_minute)
-        self.retry = RetryPolicy(max_retries, backoff_seconds, self.throttle)
+        self.limiter = AdaptiveLimiter(max_parallel)
+        self.retry = RetryPolicy(max_retries, backoff_seconds, self.throttle, limiter=self.limiter)
 
     def entity_url(self, entity: str = "") -> str:
         return f"{self.root}/entity/{entity + '/' if entity else ''}"
 
-    def get_json(self, url: str, *, what: str) -> t.Any:
-        """GET with retries; None for a 404."""
+    def get_json(
+        self,
+        url: str,
+        *,
+        what: str,
+        params: t.Mapping[str, t.Any] | None = None,
+        adaptive: bool = False,
+    ) -> t.Any:
+        """GET with retries; None for a 404. `params` are encoded onto `url`; a list's
+        `next_page` link is passed as `url` without params, so it is followed verbatim.
+        `adaptive`: see `RetryPolicy.call`."""
 
         def attempt() -> requests.Response:
-            request = requests.Request("GET", url, headers={"Accept": "application/json"})
+            request = requests.Request(
+                "GET", url, params=params, headers={"Accept": "application/json"}
+            )
             prepared = self.authenticator(self.session.prepare_request(request))
             response = self.session.send(prepared, timeout=self.timeout)
             check_response(response, what=what, who=self.who)
             return response
 
-        return payload_of(self.retry.call(attempt, url=url))
+        return payload_of(self.retry.call(attempt, url=url, adaptive=adaptive))
 
     def catalogue(self, what: str = "the entity catalogue") -> list[str]:
         """Entity names from `GET .../entity/`; tolerant of the undocumented shape."""

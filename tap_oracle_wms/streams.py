@@ -1,17 +1,23 @@
 """One stream per WMS entity, built on the SDK's RESTStream through its small hooks.
 
+Reading is not done through the SDK's request loop: each stream hands readers to the run's
+`Fetcher` (worker threads, bounded in-flight requests) and writes the pages they bring, so
+this thread alone writes Singer messages, in order.
+
 Sync modes:
-- incremental: `<rk>__gte = bookmark - lookback`, `ordering=<rk>,id`; sorted, so the
-  bookmark in every STATE is resumable. The bookmark is monotonic and clamped to the
-  run's start instant (rows committed during the run are re-read next time).
-- full: `ordering=id`; `full_progress = {last_id, version}` in state lets an
-  interrupted snapshot resume with `id__gt`; ACTIVATE_VERSION before the first and
-  after the last record; a finished snapshot drops `full_progress`.
+- incremental: bounded `mod_ts` windows from `bookmark - lookback` (`windows.py`), `id` order
+  inside each; the bookmark moves to a window's end once all of its rows were written, is
+  monotonic and capped at the run's start instant (rows committed during the run are
+  re-read next time).
+- full: the entity split into id ranges read at once (`partitions.py`), one snapshot
+  version for all of them; `full_progress = {version, ranges}` in state holds the
+  unfinished ranges with their last written id, so an interrupted snapshot resumes each
+  where it stopped and never re-reads a finished one; ACTIVATE_VERSION before the first
+  and after the last range; a finished snapshot drops `full_progress`.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import time
 import typing as t
 from datetime import UTC, datetime, timedelta
@@ -21,17 +27,25 @@ from singer_sdk.helpers._catalog import get_selected_schema
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.types import Context
 from singer_sdk.singerlib import RecordMessage
-from singer_sdk.streams.rest import HTTPRequest, PageContext
 
-from tap_oracle_wms.client import WMSRequestError, check_response, payload_of
+from tap_oracle_wms.client import check_response
+from tap_oracle_wms.partitions import (
+    describe_range,
+    partition_count,
+    plan_ranges,
+    ranges_from_state,
+)
+from tap_oracle_wms.readers import PageSizer, RangeReader, WindowReader
 from tap_oracle_wms.records import RecordPlan, to_utc, utc_text
 from tap_oracle_wms.schema import add_missing_properties
+from tap_oracle_wms.windows import WindowWalk
 
 if t.TYPE_CHECKING:
     import requests
     from singer_sdk import Tap
 
     from tap_oracle_wms.client import WMSClient
+    from tap_oracle_wms.fetcher import Feed, Fetcher
 
 FULL_PROGRESS = "full_progress"
 PROGRESS_LOG_SECONDS = 10.0
@@ -57,9 +71,11 @@ class EntityStream(RESTStream[str]):
         self._ceiling: t.Any = None  # the run start, for timestamp replication keys
         self._extracted_at: datetime | None = None
         self._full_progress: dict[str, t.Any] | None = None
-        self._resume_after_id: t.Any = None
+        self._bounds: tuple[t.Any, t.Any] | None = None
+        self._feeds: list[Feed] | None = None
+        self._current_range: list | None = None  # the range whose records are being written
         self._high_water: str | None = None  # newest mod_ts of a full snapshot
-        self._lower_bound: str | None = None
+        self._max_seen: str | None = None  # newest replication key value written
         self._pages = 0
         self._records = 0
         self._started = 0.0
@@ -154,99 +170,129 @@ class EntityStream(RESTStream[str]):
     def user_agent(self) -> str:
         return "tap-oracle-wms"
 
-    def request_decorator(self, func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
-        retry = self.client.retry
-
-        def with_retries(prepared: requests.PreparedRequest, context: Context | None) -> t.Any:
-            return retry.call(func, prepared, context, url=prepared.url)
-
-        return with_retries
-
     def validate_response(self, response: requests.Response) -> None:
         check_response(response, what=f"entity '{self.entity}'", who=self.who)
 
-    def get_url_params(self, context: Context | None, next_page_token: str | None) -> dict:
-        params: dict[str, t.Any] = {
-            "page_size": self.config.get("page_size", 1000),
-            "page_mode": self.config.get("page_mode", "sequenced"),
-        }
+    # --- reading: plans of readers for the run's fetcher (see fetcher.py) ---
+
+    @property
+    def _fetcher(self) -> Fetcher:
+        return self._tap.fetcher  # type: ignore[attr-defined]
+
+    def _base_params(self) -> dict[str, t.Any]:
+        params: dict[str, t.Any] = {"page_mode": self.config.get("page_mode", "sequenced")}
         params.update((self.config.get("entity_filters") or {}).get(self.entity, {}))
-        if self.replication_key:
-            params["ordering"] = f"{self.replication_key},id"
-            if self._lower_bound:
-                params[f"{self.replication_key}__gte"] = self._lower_bound
-        else:
-            params["ordering"] = "id"
-            if self._resume_after_id is not None:
-                params["id__gt"] = self._resume_after_id
         return params
 
-    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
-        if page.next_page_token:  # follow `next_page` exactly as given
-            return HTTPRequest(url=page.next_page_token, headers=self.http_headers)
-        return super().get_http_request(page=page)
+    def _sizer(self) -> PageSizer:
+        # A page taking over half the read timeout is a warning sign: shrink before the
+        # next one crosses the gateway's limit.
+        return PageSizer(int(self.config.get("page_size", 1000)), self.client.timeout / 2)
 
-    def _prepared(self, context: Context | None, token: str | None) -> requests.PreparedRequest:
-        request = self.get_http_request(
-            page=PageContext(stream_context=context, next_page_token=token)
+    @property
+    def _what(self) -> str:
+        return f"entity '{self.entity}'"
+
+    def find_bounds(self) -> None:
+        """The id bounds a fresh snapshot is split by: two one-row queries, cheap at any
+        size (sent concurrently for all entities by the tap, before the first SCHEMA)."""
+        if self.replication_key or self._bounds is not None:
+            return
+        if ranges_from_state(self.stream_state.get(FULL_PROGRESS) or {}) is not None:
+            return  # resuming: the ranges are in the state
+        url = self.client.entity_url(self.entity)
+        base = {**self._base_params(), "page_size": 1}
+        first = self.client.get_json(url, params={**base, "ordering": "id"}, what=self._what)
+        rows = _results(first)
+        if not rows:
+            self._warn_if_empty(first)
+            self._bounds = (None, None)
+            return
+        last = self.client.get_json(url, params={**base, "ordering": "-id"}, what=self._what)
+        high = _results(last)
+        self._bounds = (rows[0]["id"], high[0]["id"] if high else rows[0]["id"])
+
+    def _warn_if_empty(self, payload: t.Any) -> None:
+        if payload is None and not (self.config.get("entity_filters") or {}).get(self.entity):
+            self.logger.warning(
+                "entity '%s' answered 404 to an unfiltered list: it is empty, or not readable "
+                "by %s (WMS answers both alike; check the user's lgfapi grants and facilities)",
+                self.entity,
+                self.who,
+            )
+
+    def prepare(self) -> None:
+        """Add this stream's readers to the run's fetcher (once; in stream order)."""
+        if self._feeds is not None:
+            return
+        if self.replication_key:
+            self._prepare_incremental()
+        else:
+            self._prepare_full()
+
+    def _prepare_full(self) -> None:
+        state = self.stream_state
+        progress = state.get(FULL_PROGRESS) or {}
+        version = int(progress.get("version") or self._initialized_at)
+        ranges = ranges_from_state(progress)
+        resumed = ranges is not None
+        if ranges is None:
+            self.find_bounds()
+            low, high = self._bounds or (None, None)
+            parts = partition_count(
+                low,
+                high,
+                min_ids=int(self.config.get("min_partition_ids", 5000)),
+                max_parts=2 * self._fetcher.workers,
+            )
+            ranges = plan_ranges(low, high, parts=parts)
+        self._stream_version = version
+        self._full_progress = {"version": version, "ranges": ranges}
+        state[FULL_PROGRESS] = self._full_progress
+        self.logger.info(
+            "Full sync of '%s', version %d, %s %d id range(s): %s",
+            self.entity,
+            version,
+            "resuming" if resumed else "reading",
+            len(ranges),
+            "; ".join(describe_range(r) for r in ranges[:8]) + (" ..." if len(ranges) > 8 else ""),
         )
-        return self.build_prepared_request(
-            method=request.method,
-            url=request.url,
-            params=request.encode_params(),
-            headers=request.headers,
+        url = self.client.entity_url(self.entity)
+        label = f"entity '{self.entity}'"
+        self._feeds = [
+            self._fetcher.add(RangeReader(url, self._base_params(), self._sizer(), label, rng),
+                              self._what)
+            for rng in ranges
+        ]
+
+    def _prepare_incremental(self) -> None:
+        lower = self._incremental_lower_bound()
+        self._ceiling = self._run_start if self.is_timestamp_replication_key else None
+        run_start = datetime.fromisoformat(self._run_start)
+        lookback = timedelta(minutes=float(self.config.get("lookback_minutes", 5)))
+        width = timedelta(hours=float(self.config.get("incremental_window_hours", 24)))
+        walk = WindowWalk(
+            datetime.fromisoformat(lower) if lower else None, run_start - lookback, width
         )
+        self.logger.info(
+            "Incremental '%s' from %s__gte=%s (run start %s), windows of %s to start",
+            self.entity,
+            self.replication_key,
+            lower,
+            self._run_start,
+            walk.width,
+        )
+        reader = WindowReader(
+            self.client.entity_url(self.entity),
+            self._base_params(),
+            self._sizer(),
+            f"entity '{self.entity}' by {self.replication_key} windows",
+            str(self.replication_key),
+            walk,
+        )
+        self._feeds = [self._fetcher.add(reader, self._what)]
 
-    def _fetch(self, context: Context | None, token: str | None) -> requests.Response:
-        return self.request_decorator(self._request)(self._prepared(context, token), context)
-
-    def _responses(self, context: Context | None) -> t.Iterator[requests.Response]:
-        """Pages in order; with prefetch, page N+1 is in flight while N is emitted."""
-        seen: set[str] = set()
-        if not self.config.get("prefetch_pages", False):
-            token: str | None = None
-            while True:
-                response = self._fetch(context, token)
-                yield response
-                token = self._next_page(response, seen)
-                if not token:
-                    return
-        pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"wms-{self.name}")
-        try:
-            future = pool.submit(self._fetch, context, None)
-            while future is not None:
-                response = future.result()
-                token = self._next_page(response, seen)
-                future = pool.submit(self._fetch, context, token) if token else None
-                yield response
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-
-    def _next_page(self, response: requests.Response, seen: set[str]) -> str | None:
-        payload = payload_of(response)
-        token = payload.get("next_page") if isinstance(payload, dict) else None
-        if token and token in seen:
-            msg = f"Pagination loop on entity '{self.entity}': next_page repeats {token}"
-            raise WMSRequestError(msg)
-        if token:
-            seen.add(token)
-        return token
-
-    def request_records(self, context: Context | None) -> t.Iterable[dict]:
-        self._pages = self._records = 0
-        self._started = self._last_log = time.monotonic()
-        with self.get_http_request_counter() as counter:
-            counter.with_context(context)
-            for response in self._responses(context):
-                counter.increment()
-                yield from self.parse_response(response)
-        self._log_progress(final=True)
-
-    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        payload = payload_of(response)  # parsed once, in `validate_response`
-        if payload is None:  # 404: the filter matched nothing
-            return []
-        results = payload.get("results", []) if isinstance(payload, dict) else payload
+    def _flatten(self, results: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
         if self._plan is None:
             self._plan = self._build_plan()
         self._extracted_at = utc_now()
@@ -283,35 +329,30 @@ class EntityStream(RESTStream[str]):
     # --- sync modes and state ---
 
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+        self.prepare()
+        self._pages = self._records = 0
+        self._started = self._last_log = time.monotonic()
         if self.replication_key:
-            self._lower_bound = self._incremental_lower_bound()
-            self._ceiling = self._run_start if self.is_timestamp_replication_key else None
-            self.logger.info(
-                "Incremental '%s' from %s__gte=%s (run start %s)",
-                self.entity,
-                self.replication_key,
-                self._lower_bound,
-                self._run_start,
-            )
-            yield from self.request_records(context)
-            return
+            yield from self._incremental_records()
+        else:
+            yield from self._full_records()
+        self._log_progress(final=True)
+
+    def _full_records(self) -> t.Iterator[dict[str, t.Any]]:
+        assert self._full_progress is not None and self._feeds is not None
+        version = self._full_progress["version"]
+        ranges: list = self._full_progress["ranges"]
         state = self.stream_state
-        progress = state.get(FULL_PROGRESS) or {}
-        version = int(progress.get("version") or self._initialized_at)
-        self._resume_after_id = progress.get("last_id")
-        self._stream_version = version
-        self._full_progress = {"last_id": self._resume_after_id, "version": version}
-        state[FULL_PROGRESS] = self._full_progress
-        self.logger.info(
-            "Full sync of '%s', version %d%s",
-            self.entity,
-            version,
-            f", resuming after id {self._resume_after_id}" if self._resume_after_id else "",
-        )
         self._write_activate_version_message(version)  # start marker
-        yield from self.request_records(context)
-        # Only reached once the last record was written: the snapshot is complete.
-        self._write_activate_version_message(version)  # end marker
+        for feed, page in self._fetcher.drain(self._feeds):
+            self._current_range = feed.reader.range  # type: ignore[attr-defined]
+            yield from self._flatten(page.results)
+            if page.last:  # every record of the range written: it leaves the state
+                ranges[:] = [r for r in ranges if r is not self._current_range]
+                self.state_manager.is_flushed = False
+        self._current_range = None
+        # Only reached once the last record of every range was written: complete.
+        self._write_activate_version_message(version)  # end marker, once
         state.pop(FULL_PROGRESS, None)
         if self._high_water:
             # Where an incremental pipeline may start after this snapshot (orchestrate
@@ -322,6 +363,28 @@ class EntityStream(RESTStream[str]):
             state["replication_key"] = self._full_high_water_key
             state["replication_key_value"] = min(self._high_water, snapshot_start)
         self.state_manager.is_flushed = False
+
+    def _incremental_records(self) -> t.Iterator[dict[str, t.Any]]:
+        """The bookmark moves when a window is complete (its rows come in id order, so a
+        STATE written inside a window keeps the bookmark of the window before)."""
+        assert self._feeds is not None
+        state = self.stream_state
+        for _feed, page in self._fetcher.drain(self._feeds):
+            yield from self._flatten(page.results)
+            if not page.window_closed:
+                continue
+            # Up to the newest change written, never past the run start: every row of the
+            # windows read so far is written, the next windows hold only newer ones, and the
+            # newest value comes from the server's clock, not ours.
+            mark = self._max_seen
+            if mark is not None and self._ceiling is not None and mark > self._ceiling:
+                mark = self._ceiling
+            current = state.get("replication_key_value")
+            if mark is not None and (current is None or mark > current):
+                state["replication_key"] = self.replication_key
+                state["replication_key_value"] = mark
+                self.state_manager.is_flushed = False
+                self._write_state_message()
 
     def _incremental_lower_bound(self) -> str | None:
         state = self.stream_state
@@ -350,17 +413,10 @@ class EntityStream(RESTStream[str]):
         key = self.replication_key
         if key:
             value = latest_record.get(key)
-            if value is None:
-                return
-            if self._ceiling is not None and value > self._ceiling:
-                value = self._ceiling
-            state = self.stream_state
-            current = state.get("replication_key_value")
-            if current is None or value > current:
-                state["replication_key"] = key
-                state["replication_key_value"] = value
-        elif self._full_progress is not None:
-            self._full_progress["last_id"] = latest_record["id"]
+            if value is not None and (self._max_seen is None or value > self._max_seen):
+                self._max_seen = value
+        elif self._current_range is not None:
+            self._current_range[2] = latest_record["id"]
             value = latest_record.get(self._full_high_water_key)
             if value is not None and (self._high_water is None or value > self._high_water):
                 self._high_water = value
@@ -382,3 +438,9 @@ class EntityStream(RESTStream[str]):
                     version=self._stream_version,
                     time_extracted=self._extracted_at,
                 )
+
+
+def _results(payload: t.Any) -> list[dict[str, t.Any]]:
+    if payload is None:
+        return []
+    return payload.get("results", []) if isinstance(payload, dict) else payload

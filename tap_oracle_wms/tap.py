@@ -18,10 +18,13 @@ from singer_sdk.exceptions import ConfigValidationError
 from tap_oracle_wms.auth import build_authenticator, principal
 from tap_oracle_wms.client import WMSClient
 from tap_oracle_wms.discovery_cache import CachedCatalog
+from tap_oracle_wms.fetcher import Fetcher
 from tap_oracle_wms.schema import describe_to_schema
 from tap_oracle_wms.settings import (
     CONFIG_SCHEMA,
     DEFAULT_ENTITIES,
+    DEFAULT_MAX_PARALLEL,
+    DEFAULT_TIMEOUT,
     api_root,
     check_entities,
     check_settings,
@@ -49,11 +52,45 @@ class TapOracleWMS(Tap):
             root=api_root(config["base_url"]),
             authenticator=build_authenticator(config),
             who=principal(config),
-            timeout=float(config.get("timeout", 120)),
+            timeout=float(config.get("timeout", DEFAULT_TIMEOUT)),
             max_retries=int(config.get("max_retries", 5)),
             backoff_seconds=float(config.get("retry_backoff_seconds", 1.0)),
             per_minute=config.get("max_requests_per_minute"),
+            max_parallel=self.max_parallel,
         )
+
+    @property
+    def max_parallel(self) -> int:
+        return int(self.config.get("max_parallel_requests") or DEFAULT_MAX_PARALLEL)
+
+    @cached_property
+    def fetcher(self) -> Fetcher:
+        client = self.client
+        return Fetcher(
+            client.get_json,
+            workers=self.max_parallel,
+            max_retries=client.retry.max_retries,
+            backoff=lambda attempt: client.retry.delay(attempt, None),
+        )
+
+    def sync_all(self) -> None:
+        """Plan every selected entity before the first stream is written, so their reads
+        overlap: id bounds are asked for all entities at once, then readers are added in
+        stream order (the order the SDK writes the streams in)."""
+        streams = [
+            s for s in self.streams.values() if isinstance(s, EntityStream) and s.selected
+        ]
+        try:
+            if len(streams) > 1:
+                workers = min(len(streams), self.max_parallel)
+                with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+                    list(pool.map(EntityStream.find_bounds, streams))
+            for stream in streams:
+                stream.prepare()
+            super().sync_all()
+        finally:
+            if "fetcher" in self.__dict__:
+                self.fetcher.close()
 
     @cached_property
     def _schemas(self) -> dict[str, dict]:
