@@ -111,6 +111,7 @@ class OpsConfig:
     force: bool = False
     lock_url: str | None = field(default=None, repr=False)  # may hold a password
     lock_lease_seconds: float = 300
+    target_schema: str | None = None  # the target's default_target_schema (Oracle)
 
     def pipeline(self, name: str) -> Pipeline:
         """Look a pipeline up by name or alias ("full", "incremental"); clear error otherwise."""
@@ -171,9 +172,20 @@ def without_credentials(text: str) -> str:
     return re.sub(r"//[^@/\s]*@", "//", text)
 
 
-def default_lock_key(warehouse_url: str | None, table_prefix: str) -> str:
-    """Both pipelines write the same schema, so the lock is named after URL + table prefix."""
+def conform_schema(schema: str) -> str:
+    """The schema name the target makes of `default_target_schema` on Oracle: characters
+    outside `[A-Za-z0-9_$#]` become `_`, upper case, `C_` before a leading digit."""
+    name = re.sub(r"[^A-Za-z0-9_$#]", "_", schema.strip()).upper()
+    return f"C_{name}" if name[:1].isdigit() else name
+
+
+def default_lock_key(warehouse_url: str | None, table_prefix: str,
+                     target_schema: str | None = None) -> str:
+    """Both pipelines write the same schema, so the lock is named after URL + table prefix, and
+    the target schema when there is one (two schemas behind one login are two warehouses)."""
     basis = without_credentials(f"{warehouse_url or 'no-warehouse'}|{table_prefix}")
+    if target_schema:
+        basis += f"|{target_schema}"
     return re.sub(r"[^A-Za-z0-9._-]+", "_", basis).strip("_")[-120:] or "warehouse"
 
 
@@ -194,6 +206,7 @@ def load_config(env: Mapping[str, str] | None = None) -> OpsConfig:
 
     warehouse_url = _str(env, "warehouse_url")
     table_prefix = _str(env, "table_prefix", "") or ""
+    target_schema = _str(env, "target_schema")
     ops_db = Path(_str(env, "ops_db_path") or sys_dir / "wms-ops" / "ops.db")
     smtp_to = _json(env, "smtp_to", [])
     return OpsConfig(
@@ -206,7 +219,8 @@ def load_config(env: Mapping[str, str] | None = None) -> OpsConfig:
         or f"sqlite:///{sys_dir / 'meltano.db'}",
         ops_db_path=ops_db if ops_db.is_absolute() else root / ops_db,
         lock_dir=Path(_str(env, "lock_dir") or sys_dir / "wms-ops" / "locks"),
-        lock_key=_str(env, "lock_key") or default_lock_key(warehouse_url, table_prefix),
+        lock_key=_str(env, "lock_key")
+        or default_lock_key(warehouse_url, table_prefix, target_schema),
         lock_wait_seconds=_float(env, "lock_wait_seconds", 1800),
         meltano_bin=_str(env, "meltano_bin"),
         inner_command=_str(env, "inner_command"),
@@ -247,4 +261,5 @@ def load_config(env: Mapping[str, str] | None = None) -> OpsConfig:
         force=_bool(env, "force", False),
         lock_url=_str(env, "lock_url"),
         lock_lease_seconds=_float(env, "lock_lease_seconds", 300),
+        target_schema=target_schema,
     )

@@ -29,7 +29,7 @@ from types import FrameType
 
 from orchestrate.config import OpsConfig, Pipeline
 from orchestrate.inner_exec import spawn_argv
-from orchestrate.leases import LeaseLock, error_text, start_keeper
+from orchestrate.leases import LeaseLock, error_text, lease_schema, start_keeper
 from orchestrate.locks import SchemaLock
 from orchestrate.opsdb import OpsDB
 from orchestrate.pauses import blocking_reason
@@ -177,7 +177,9 @@ def run_guard(cfg: OpsConfig, ops: OpsDB, pipeline: str, args: list[str] | None 
     lease: LeaseLock | None = None
     if cfg.lock_url:  # the lock other hosts see too
         try:
-            lease = LeaseLock(cfg.lock_url, cfg.lock_key, cfg.lock_lease_seconds)
+            lease = LeaseLock(cfg.lock_url, cfg.lock_key, cfg.lock_lease_seconds,
+                              schema=lease_schema(cfg.lock_url, cfg.warehouse_url,
+                                                  cfg.target_schema))
             left = max(0.0, wait - (utcnow() - started).total_seconds())
             if not lease.acquire(left, holder, on_wait=waiting):
                 lock.release()

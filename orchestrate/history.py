@@ -77,7 +77,7 @@ def build_history(
     runs = read_runs(cfg.system_db_url, list(by_suffix), environment=env, since=since)
     counts: dict[str, list] = {}
     if cfg.warehouse_url:
-        wh = Warehouse(cfg.warehouse_url, cfg.table_prefix)
+        wh = Warehouse(cfg.warehouse_url, cfg.table_prefix, cfg.target_schema)
         try:
             counts = wh.audit_counts([r.run_id for r in runs])
         finally:

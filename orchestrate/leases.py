@@ -13,8 +13,11 @@ it started goes on; when that run ends, the keeper deletes the row. When keeper 
 both gone without a word (host lost), the lease simply expires and the next run takes it over,
 saying whose it was.
 
-Run as `python -m orchestrate.leases --key K --token T --lease S --watch PID`, with the URL
-in `WMS_OPS_LOCK_URL` (never on a command line: it may hold a password).
+When `lock_url` is the Oracle warehouse, the table lives in the target's schema (`target_schema`)
+beside the tables it guards, so every worker finds the same table whatever user it logs in as.
+
+Run as `python -m orchestrate.leases --key K --token T --lease S --watch PID [--schema S]`, with
+the URL in `WMS_OPS_LOCK_URL` (never on a command line: it may hold a password).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -34,7 +38,8 @@ from types import FrameType
 
 import sqlalchemy as sa
 
-from orchestrate.config import without_credentials
+from orchestrate.config import conform_schema, without_credentials
+from orchestrate.dbaccess import BUSY_TIMEOUT, retry_busy
 from orchestrate.locks import wait_for_lock
 
 log = logging.getLogger("wms_ops.lease")
@@ -51,14 +56,47 @@ URL_ENV = "WMS_OPS_LOCK_URL"
 
 
 def _engine(url: str) -> sa.Engine:
-    args = {"timeout": 30} if url.startswith("sqlite") else {}
+    args = {"timeout": BUSY_TIMEOUT} if url.startswith("sqlite") else {}
     return sa.create_engine(url, connect_args=args, poolclass=sa.pool.NullPool)
+
+
+def locks_table(schema: str | None) -> sa.Table:
+    """`wms_ops_locks`, in `schema` when given (every statement and the DDL then name it)."""
+    return LOCKS if schema is None else LOCKS.to_metadata(sa.MetaData(), schema=schema)
+
+
+def _same_database(a: str, b: str) -> bool:
+    """Both URLs reach one database (whoever logs in)."""
+    def where(url: str) -> str:
+        u = sa.engine.make_url(url)
+        return str(sa.engine.URL.create(u.get_backend_name(), host=u.host, port=u.port,
+                                        database=u.database, query=u.query))
+
+    try:
+        return where(a) == where(b)
+    except Exception:  # unparsable: the lease then says so itself
+        return False
+
+
+def lease_schema(lock_url: str | None, warehouse_url: str | None,
+                 target_schema: str | None) -> str | None:
+    """The schema of `wms_ops_locks`: the target's, when the lock database is the Oracle
+    warehouse and the target loads into a schema of its own; else the login's (None).
+    Lower case when plain, so SQLAlchemy writes it unquoted, as the target does."""
+    if not (lock_url and warehouse_url and target_schema) or \
+            not lock_url.startswith("oracle") or not _same_database(lock_url, warehouse_url):
+        return None
+    name = conform_schema(target_schema)
+    return name.lower() if re.fullmatch(r"[A-Z][A-Z0-9_]*", name) else name
 
 
 class LeaseLock:
     """One named lease; `token` identifies our row, so we never renew or free someone else's."""
 
-    def __init__(self, url: str, key: str, lease_seconds: float, token: str | None = None) -> None:
+    def __init__(self, url: str, key: str, lease_seconds: float, token: str | None = None,
+                 schema: str | None = None) -> None:
+        self.schema = schema
+        self.table = locks_table(schema)
         self.engine = _engine(url)
         self.key = key[:200]
         self.lease_seconds = lease_seconds
@@ -68,16 +106,44 @@ class LeaseLock:
     def _ensure_table(self) -> None:
         if self._table_ready:
             return
-        try:
-            METADATA.create_all(self.engine, checkfirst=True)
-        except sa.exc.DatabaseError:  # created by another run at the same moment
-            if not sa.inspect(self.engine).has_table(LOCKS.name):
-                raise
+
+        def create() -> None:
+            try:
+                self.table.create(self.engine, checkfirst=True)
+            except sa.exc.DatabaseError:  # created by another run at the same moment
+                if not sa.inspect(self.engine).has_table(LOCKS.name, schema=self.schema):
+                    raise
+
+        retry_busy(create, f"lock database (creating {LOCKS.name})")
         self._table_ready = True
+
+    # The statements, one method each (tests compile them for Oracle). --------------------
+    def select_row(self) -> sa.Select:
+        return sa.select(self.table).where(self.table.c.lock_key == self.key)
+
+    def insert_row(self, holder: dict, now: float) -> sa.Insert:
+        return sa.insert(self.table).values(
+            lock_key=self.key, token=self.token, holder=json.dumps(holder)[:2000],
+            expires_at=now + self.lease_seconds)
+
+    def delete_expired(self, token: str, expires_at: float) -> sa.Delete:
+        """Compare-and-delete: only the very row we saw expire."""
+        t = self.table
+        return sa.delete(t).where(t.c.lock_key == self.key, t.c.token == token,
+                                  t.c.expires_at == expires_at)
+
+    def extend_own(self, now: float) -> sa.Update:
+        t = self.table
+        return sa.update(t).where(t.c.lock_key == self.key, t.c.token == self.token) \
+            .values(expires_at=now + self.lease_seconds)
+
+    def delete_own(self) -> sa.Delete:
+        t = self.table
+        return sa.delete(t).where(t.c.lock_key == self.key, t.c.token == self.token)
 
     def _row(self) -> sa.Row | None:
         with self.engine.connect() as conn:
-            return conn.execute(sa.select(LOCKS).where(LOCKS.c.lock_key == self.key)).first()
+            return conn.execute(self.select_row()).first()
 
     def holder(self) -> dict:
         """Who holds the lease (for messages); {} when nobody or unreadable."""
@@ -94,9 +160,7 @@ class LeaseLock:
             now = time.time()
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(sa.insert(LOCKS).values(
-                        lock_key=self.key, token=self.token, holder=json.dumps(holder)[:2000],
-                        expires_at=now + self.lease_seconds))
+                    conn.execute(self.insert_row(holder, now))
                 return True
             except sa.exc.IntegrityError:
                 pass
@@ -106,9 +170,7 @@ class LeaseLock:
             if row.expires_at >= now:
                 return False
             with self.engine.begin() as conn:
-                taken = conn.execute(sa.delete(LOCKS).where(
-                    LOCKS.c.lock_key == self.key, LOCKS.c.token == row.token,
-                    LOCKS.c.expires_at == row.expires_at)).rowcount
+                taken = conn.execute(self.delete_expired(row.token, row.expires_at)).rowcount
             if taken:
                 log.warning("lock %s: lease of %s expired %.0f s ago (its run and keeper are "
                             "gone); taking it over", self.key, row.holder, now - row.expires_at)
@@ -123,14 +185,11 @@ class LeaseLock:
     def renew(self) -> bool:
         """Push our expiry out by a lease; False when the row is no longer ours."""
         with self.engine.begin() as conn:
-            return conn.execute(sa.update(LOCKS).where(
-                LOCKS.c.lock_key == self.key, LOCKS.c.token == self.token,
-            ).values(expires_at=time.time() + self.lease_seconds)).rowcount == 1
+            return conn.execute(self.extend_own(time.time())).rowcount == 1
 
     def release(self) -> None:
         with self.engine.begin() as conn:
-            conn.execute(sa.delete(LOCKS).where(LOCKS.c.lock_key == self.key,
-                                                LOCKS.c.token == self.token))
+            conn.execute(self.delete_own())
         self.engine.dispose()
 
 
@@ -175,10 +234,11 @@ def start_keeper(url: str, lease: LeaseLock, pid: int) -> Callable[[], None]:
     """Start the keeper of `lease` for the run `pid`; returns how to stop it (the guard frees
     the lease itself after its post-run steps). A keeper that cannot start is logged: the run
     is already going, and its lease then expires after `lease_seconds`."""
+    schema = ["--schema", lease.schema] if lease.schema else []
     try:
         keeper = subprocess.Popen(
             [sys.executable, "-m", "orchestrate.leases", "--key", lease.key, "--token",
-             lease.token, "--lease", str(lease.lease_seconds), "--watch", str(pid)],
+             lease.token, "--lease", str(lease.lease_seconds), "--watch", str(pid), *schema],
             env={**os.environ, URL_ENV: url}, start_new_session=True)
     except OSError as exc:
         log.error("lock %s: the lease keeper did not start (%s); the lease expires in %.0f s "
@@ -211,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--token", required=True)
     p.add_argument("--lease", type=float, required=True)
     p.add_argument("--watch", type=int, required=True)
+    p.add_argument("--schema")
     args = p.parse_args(argv)
     url = os.environ.get(URL_ENV)
     if not url:
@@ -218,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return keep(LeaseLock(url, args.key, args.lease, token=args.token), args.watch)
+    return keep(LeaseLock(url, args.key, args.lease, token=args.token, schema=args.schema),
+                args.watch)
 
 
 if __name__ == "__main__":

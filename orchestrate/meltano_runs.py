@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from orchestrate.dbaccess import reader_engine
 from orchestrate.timeutil import parse_ts, utcnow
 
 HEARTBEAT_VALID = timedelta(minutes=5)
@@ -86,9 +87,13 @@ def read_runs(
 ) -> list[MeltanoRun]:
     """Runs whose state id ends in one of `suffixes` (`tap-to-target`), oldest first.
 
-    `environment=None` means every environment. An absent system DB yields no runs.
+    `environment=None` means every environment. An absent system DB yields no runs (and is
+    not created: Meltano switches a new one to WAL and migrates it, which an empty file made
+    by us would only get in the way of).
     """
-    engine = sa.create_engine(url)
+    engine = reader_engine(url)
+    if engine is None:
+        return []
     try:
         if not sa.inspect(engine).has_table("runs"):
             return []
@@ -131,7 +136,9 @@ def read_runs(
 
 def read_state(url: str, state_id: str) -> dict[str, Any]:
     """The completed Singer state Meltano holds for a state id (system DB backend only)."""
-    engine = sa.create_engine(url)
+    engine = reader_engine(url)
+    if engine is None:
+        return {}
     try:
         if not sa.inspect(engine).has_table("state"):
             return {}

@@ -76,7 +76,7 @@ def reconcile(cfg: OpsConfig, ops: OpsDB, run_id: str | None = None) -> list[dic
     if not cfg.warehouse_url:
         raise SystemExit("wms-ops reconcile: warehouse_url is not configured")
     rid = norm_run_id(run_id)
-    wh = Warehouse(cfg.warehouse_url, cfg.table_prefix)
+    wh = Warehouse(cfg.warehouse_url, cfg.table_prefix, cfg.target_schema)
     wms, no_wms = None, "wms_base_url not configured"
     if cfg.wms_base_url:
         try:

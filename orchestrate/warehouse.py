@@ -1,21 +1,32 @@
 """Read the target's LOAD_AUDIT table and count live rows, through SQLAlchemy only.
 
-The target owns the tables (contracts.md §3); ops only reads them. Oracle folds unquoted names to
-upper case and rejects unquoted names starting with `_`, so every identifier is quoted and upper
-cased on Oracle; SQLite matches names case-insensitively, so the same quoted name works there.
+The target owns the tables (contracts.md §3); ops only reads them, so it must name them exactly
+as the target made them:
+
+* Oracle: in the target's `default_target_schema` when it has one (ops' setting
+  `target_schema`, fed the same `ORACLE_SCHEMA`), else in the login's own schema; names upper
+  case and unquoted (`WMS_DW.WMS_LOAD_AUDIT`), double-quoted only where Oracle needs it
+  (`"_SDC_DELETED_AT"`), which is the target's own rule. A reader that left out the schema
+  found nothing in history and reconciliation and failed with ORA-00942 counting rows.
+* SQLite: the target ignores the schema (one embedded database, no schemas), so ops does too;
+  every name is quoted, and SQLite matches it case-insensitively with the target's lower case.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.oracle.base import RESERVED_WORDS as ORACLE_RESERVED
 
+from orchestrate.config import conform_schema
+from orchestrate.dbaccess import reader_engine
 from orchestrate.meltano_runs import norm_run_id
 from orchestrate.timeutil import parse_ts
 
+_PLAIN_ORACLE = re.compile(r"^[A-Z][A-Z0-9_$#]*$")
 COUNTS = ("inserted", "updated", "unchanged", "deleted", "rejected")
 
 
@@ -47,20 +58,27 @@ class StreamCounts:
 class Warehouse:
     """Read access to the warehouse the target writes."""
 
-    def __init__(self, url: str, table_prefix: str = "") -> None:
-        parsed = sa.engine.make_url(url)
+    def __init__(self, url: str, table_prefix: str = "", schema: str | None = None) -> None:
         # A SQLite warehouse that no run has created yet is an empty one: read it, never create
         # it (ops only reads) and never fail on its missing folder.
-        self.missing = parsed.drivername.startswith("sqlite") and not (
-            parsed.database and Path(parsed.database).expanduser().exists()
-        )
-        self.engine = sa.create_engine("sqlite://" if self.missing else url)
+        engine = reader_engine(url)
+        self.missing = engine is None
+        self.engine = engine if engine is not None else sa.create_engine("sqlite://")
         self.prefix = table_prefix
         self.oracle = self.engine.dialect.name == "oracle"
+        self.schema = conform_schema(schema) if self.oracle and schema else None
 
     def ident(self, name: str) -> str:
-        """Quote an identifier the way the target created it."""
-        return '"' + (name.upper() if self.oracle else name).replace('"', '""') + '"'
+        """A column or table name the way the target created it (see the module docstring)."""
+        if self.oracle:
+            name = name.upper()
+            if _PLAIN_ORACLE.match(name) and name.lower() not in ORACLE_RESERVED:
+                return name
+        return '"' + name.replace('"', '""') + '"'
+
+    def table(self, name: str) -> str:
+        """A table of the target, in the target's schema (Oracle)."""
+        return f"{self.ident(self.schema)}.{self.ident(name)}" if self.schema else self.ident(name)
 
     @property
     def audit_table(self) -> str:
@@ -68,26 +86,41 @@ class Warehouse:
         return f"{self.prefix}LOAD_AUDIT"
 
     def has_table(self, name: str) -> bool:
-        """True when the table exists (case-insensitively)."""
-        names = {n.lower() for n in sa.inspect(self.engine).get_table_names()}
-        return name.lower() in names
+        """True when the table exists (in the target's schema; case-insensitively on SQLite)."""
+        inspector = sa.inspect(self.engine)
+        if self.oracle:  # upper case: SQLAlchemy passes it on as is, the dictionary's spelling
+            return inspector.has_table(name.upper(), schema=self.schema)
+        return name.lower() in {n.lower() for n in inspector.get_table_names()}
+
+    def audit_sql(self) -> str:
+        """Per run, pipeline, stream, table and event: the audit counts, summed in SQL."""
+        q = self.ident
+        sums = ", ".join(f"SUM({q(c)}) AS {c}" for c in COUNTS)
+        keys = ", ".join(q(c) for c in ("run_id", "pipeline", "stream", "table_name", "event"))
+        return (
+            f"SELECT {q('run_id')} AS run_id, {q('pipeline')} AS pipeline, "
+            f"{q('stream')} AS stream, {q('table_name')} AS table_name, {q('event')} AS event, "
+            f"{sums}, MIN({q('started_at')}) AS first_started, "
+            f"MAX({q('finished_at')}) AS last_finished FROM {self.table(self.audit_table)} "
+            f"GROUP BY {keys}"
+        )
+
+    def live_count_sql(self, table_name: str) -> str:
+        """Rows of one entity table not soft-deleted by a publish."""
+        return (f"SELECT COUNT(*) FROM {self.table(table_name)} "
+                f"WHERE {self.ident('_sdc_deleted_at')} IS NULL")
+
+    def live_ids_sql(self, table_name: str) -> str:
+        """Ids of the live rows of one entity table."""
+        return (f"SELECT {self.ident('id')} FROM {self.table(table_name)} "
+                f"WHERE {self.ident('_sdc_deleted_at')} IS NULL")
 
     def audit_counts(self, run_ids: list[str] | None = None) -> dict[str, list[StreamCounts]]:
         """Per normalised run id, the per-stream totals from LOAD_AUDIT (grouped in SQL)."""
         if not self.has_table(self.audit_table):
             return {}
-        q = self.ident
-        sums = ", ".join(f"SUM({q(c)}) AS {c}" for c in COUNTS)
-        sql = (
-            f"SELECT {q('run_id')} AS run_id, {q('pipeline')} AS pipeline, "
-            f"{q('stream')} AS stream, {q('table_name')} AS table_name, {q('event')} AS event, "
-            f"{sums}, MIN({q('started_at')}) AS first_started, "
-            f"MAX({q('finished_at')}) AS last_finished FROM {q(self.audit_table)} "
-            f"GROUP BY {q('run_id')}, {q('pipeline')}, {q('stream')}, {q('table_name')}, "
-            f"{q('event')}"
-        )
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.text(sql)).mappings().all()
+            rows = conn.execute(sa.text(self.audit_sql())).mappings().all()
         wanted = {norm_run_id(r) for r in run_ids} if run_ids is not None else None
         out: dict[str, dict[str, StreamCounts]] = {}
         for row in rows:
@@ -112,18 +145,15 @@ class Warehouse:
 
     def live_count(self, table_name: str) -> int:
         """Rows not soft-deleted by a publish."""
-        q = self.ident
-        sql = f"SELECT COUNT(*) FROM {q(table_name)} WHERE {q('_sdc_deleted_at')} IS NULL"
         with self.engine.connect() as conn:
-            return int(conn.execute(sa.text(sql)).scalar() or 0)
+            return int(conn.execute(sa.text(self.live_count_sql(table_name))).scalar() or 0)
 
     def live_ids(self, table_name: str) -> set[str]:
         """Ids of live rows, as text (WMS ids are integers; text keeps comparison simple)."""
-        q = self.ident
-        sql = f"SELECT {q('id')} FROM {q(table_name)} WHERE {q('_sdc_deleted_at')} IS NULL"
         with self.engine.connect() as conn:
-            return {str(r[0]) for r in conn.execute(sa.text(sql))}
+            return {str(r[0]) for r in conn.execute(sa.text(self.live_ids_sql(table_name)))}
 
     def dispose(self) -> None:
         """Release pooled connections."""
         self.engine.dispose()
+
