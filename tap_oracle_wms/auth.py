@@ -1,9 +1,12 @@
 """Authentication: HTTP Basic, or OAuth2 client-credentials against IDCS.
 
 One authenticator instance serves every stream of a run, so an OAuth token is
-fetched once and shared. Tokens and credentials are never logged: the SDK's
-OAuth base class logs only "Requesting new access token" and error bodies of the
-token endpoint (which do not echo the secret).
+fetched once and shared. When to fetch is `wms_oauth`'s rule, the same as wms-ops':
+ahead of the announced expiry, and once more when WMS answers 401 to a token the
+identity domain withdrew early (one fetch however many requests met it, and one retry
+of each). Tokens and credentials are never logged: the SDK's OAuth base class logs
+only "Requesting new access token" and error bodies of the token endpoint (which do
+not echo the secret).
 """
 
 from __future__ import annotations
@@ -11,15 +14,12 @@ from __future__ import annotations
 import base64
 import typing as t
 
+import requests
 from singer_sdk.authenticators import APIAuthenticatorBase, OAuthAuthenticator
-from singer_sdk.helpers._util import utc_now
 
 from tap_oracle_wms.client import WMSAuthError
 from tap_oracle_wms.settings import DEFAULT_OAUTH_SCOPE
-
-# Refresh this long before the token's announced expiry, so that no request
-# leaves with a token that dies in flight.
-REFRESH_MARGIN_SECONDS = 60.0
+from wms_oauth import BearerAuth, Grant, TokenHolder
 
 
 def _basic_header(user: str, secret: str) -> str:
@@ -39,8 +39,9 @@ class BasicAuth(APIAuthenticatorBase):
 
 
 class ClientCredentialsAuth(OAuthAuthenticator):
-    """OAuth2 client credentials; the SDK refreshes only once a token has expired,
-    we refresh ahead of expiry (the margin, or a tenth of short lifetimes)."""
+    """OAuth2 client credentials. The SDK's token request (and its error handling) is
+    kept; the token it yields is held by a `wms_oauth.TokenHolder`, which decides when
+    to ask for another, for every stream and thread of the run."""
 
     def __init__(self, token_url: str, client_id: str, client_secret: str, scope: str) -> None:
         super().__init__(
@@ -51,23 +52,22 @@ class ClientCredentialsAuth(OAuthAuthenticator):
             # IDCS takes the client credentials by HTTP Basic.
             oauth_headers={"Authorization": _basic_header(client_id, client_secret)},
         )
-        self.token_requests = 0
+        self.tokens = TokenHolder(self._grant)
+        self._bearer = BearerAuth(self.tokens)
 
     @property
     def oauth_request_body(self) -> dict:
         return {"grant_type": "client_credentials", "scope": self.oauth_scopes}
 
-    def is_token_valid(self) -> bool:
-        if self.last_refreshed is None or self.access_token is None:
-            return False
-        if not self.expires_in:
-            return True
-        margin = min(REFRESH_MARGIN_SECONDS, self.expires_in / 10)
-        age = (utc_now() - self.last_refreshed).total_seconds()
-        return age < self.expires_in - margin
+    def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return self._bearer(request)
+
+    def _grant(self) -> Grant:
+        """One token request (called by the holder, under its lock)."""
+        self.update_access_token()
+        return Grant(str(self.access_token), self.expires_in)
 
     def update_access_token(self) -> None:
-        self.token_requests += 1
         try:
             super().update_access_token()
         except RuntimeError as exc:  # the SDK's bare "Failed to update access token (status=N)"
