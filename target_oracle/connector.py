@@ -22,7 +22,14 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.sql import SQLConnector
 
 from target_oracle import types as T
-from target_oracle.dialects import Column, Dialect, OracleDialect, describe_sql, dialect_for
+from target_oracle.dialects import (
+    Column,
+    Dialect,
+    OracleDialect,
+    describe_sql,
+    dialect_for,
+    index_exists_sql,
+)
 
 NO_CONNECTION = (
     "No database connection configured: set `sqlalchemy_url` "
@@ -143,13 +150,32 @@ class OracleConnector(SQLConnector):
         return {name: self.dialect.read_type(dtype, length, precision, scale)
                 for name, dtype, length, precision, scale in rows}
 
+    def _index_name(self, table: str) -> str:
+        d = self.dialect
+        return f"{table[: d.max_ident_bytes - 3]}_{'IX' if d.upper else 'ix'}"
+
+    def _create_index(self, table: str, schema: str | None, index: Sequence[str]) -> str:
+        d = self.dialect
+        cols = ", ".join(d.q(c) for c in index)
+        return (f"CREATE INDEX {d.table_ref(self._index_name(table), schema)} "
+                f"ON {d.table_ref(table, schema)} ({cols})")
+
+    def _index_exists(self, table: str, schema: str | None) -> bool:
+        params: dict[str, Any] = {"index_name": self._index_name(table)}
+        if self.dialect.name == "oracle":
+            params["owner"] = schema
+        with self.transaction() as conn:
+            return bool(conn.exec_driver_sql(index_exists_sql(self.dialect), params).scalar())
+
     def ensure_table(
         self, table: str, schema: str | None, columns: Sequence[Column],
         keys: Sequence[str] = (), *, temporary: bool = False, index: Sequence[str] = (),
     ) -> list[Column]:
         """Create ``table`` or evolve it to hold ``columns``; return effective columns.
 
-        ``index`` adds a non-unique index on a new table (snapshot lookups by key).
+        ``index`` adds a non-unique index (snapshot lookups by key) — also to an existing
+        table that lacks it: every DDL commits on its own, so a run interrupted between
+        CREATE TABLE and CREATE INDEX left the table without it, and the next run creates it.
         ``temporary`` (Oracle only) makes a global temporary staging table, which is
         re-created rather than altered when its shape must change.
         """
@@ -173,9 +199,7 @@ class OracleConnector(SQLConnector):
                 pk = f"{table[: d.max_ident_bytes - 3]}_{'PK' if d.upper else 'pk'}"
                 statements.append(d.create_table(ref, columns, keys, pk))
             if index:
-                ix = f"{table[: d.max_ident_bytes - 3]}_{'IX' if d.upper else 'ix'}"
-                cols = ", ".join(d.q(c) for c in index)
-                statements.append(f"CREATE INDEX {d.table_ref(ix, schema)} ON {ref} ({cols})")
+                statements.append(self._create_index(table, schema, index))
         else:
             upper_existing = {k.upper(): v for k, v in existing.items()}
             missing = [c for c in columns if c.name.upper() not in upper_existing]
@@ -189,6 +213,8 @@ class OracleConnector(SQLConnector):
                 if have:
                     c = Column(c.name, c.prop, d.effective_type(new or have, c.ctype))
                 effective.append(c)
+            if index and not self._index_exists(table, schema):
+                statements.append(self._create_index(table, schema, index))
         if statements:
             with self.transaction() as conn:
                 for stmt in statements:

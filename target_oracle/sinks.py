@@ -122,8 +122,10 @@ class OracleSink(SnapshotMixin, SQLSink[OracleConnector]):
         d = self.connector.dialect
         props = list(self.schema["properties"])
         self.names = assign_column_names(props, upper=d.upper, max_bytes=d.max_ident_bytes)
-        cols = [Column(self.names[p], p, T.column_type(self.schema["properties"][p]))
-                for p in props]
+        types = T.cap_key_types(
+            {p: T.column_type(self.schema["properties"][p]) for p in props},
+            list(self._key_properties))
+        cols = [Column(self.names[p], p, types[p]) for p in props]
         deleted = "_SDC_DELETED_AT" if d.upper else "_sdc_deleted_at"
         if "_sdc_deleted_at" not in self.names:
             cols.append(Column(deleted, None, T.ColumnType(T.TIMESTAMP)))

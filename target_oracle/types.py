@@ -84,6 +84,28 @@ def column_type(prop: dict) -> ColumnType:
     return result
 
 
+#: Characters all text key columns of one table take together. The primary key and the
+#: snapshot index carry them: VARCHAR2(n CHAR) takes up to 4n bytes in AL32UTF8, and an
+#: index key must stay under ~6,400 bytes (8 KB blocks, ORA-01450) — on Autonomous Database
+#: (MAX_STRING_SIZE=EXTENDED) an uncapped VARCHAR2(4000 CHAR) key could take 16,000.
+#: 1,000 characters = at most 4,000 bytes, room left for numeric and date-time key parts.
+KEY_MAX_CHARS = 1000
+
+
+def cap_key_types(types: dict[str, ColumnType], keys: list[str]) -> dict[str, ColumnType]:
+    """``types`` with every text key column capped to its share of :data:`KEY_MAX_CHARS`
+    (a key is never a CLOB). A longer key value is quarantined by the column's converter;
+    a declared ``maxLength`` under the share is kept."""
+    out = dict(types)
+    textual = [k for k in keys if k in types and types[k].kind in {STRING, CLOB, JSON}]
+    if textual:
+        share = KEY_MAX_CHARS // len(textual)
+        for k in textual:
+            length = types[k].length if types[k].kind == STRING else None
+            out[k] = ColumnType(STRING, min(length or MAX_VARCHAR, share))
+    return out
+
+
 def widest(a: ColumnType, b: ColumnType) -> ColumnType:
     """The narrowest type that holds values of both ``a`` and ``b``."""
     if a == b:

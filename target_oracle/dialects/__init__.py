@@ -19,6 +19,7 @@ __all__ = [
     "SQLiteDialect",
     "describe_sql",
     "dialect_for",
+    "index_exists_sql",
 ]
 
 
@@ -43,3 +44,14 @@ def describe_sql(dialect: Dialect) -> str:
         )
     return ("SELECT name, type, NULL, NULL, NULL FROM pragma_table_info(:table_name) "
             "ORDER BY cid")
+
+
+def index_exists_sql(dialect: Dialect) -> str:
+    """How many indexes are named ``:index_name`` (in ``:owner`` on Oracle): 0 or 1."""
+    if dialect.name == "oracle":
+        return (
+            "SELECT COUNT(*) FROM ALL_INDEXES "
+            "WHERE OWNER = COALESCE(:owner, SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA')) "
+            "AND INDEX_NAME = :index_name"
+        )
+    return "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = :index_name"

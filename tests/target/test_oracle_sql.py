@@ -13,7 +13,7 @@ from sqlalchemy.dialects import oracle
 
 from target_oracle import audit
 from target_oracle import types as T
-from target_oracle.dialects import Column, OracleDialect, describe_sql
+from target_oracle.dialects import Column, OracleDialect, describe_sql, index_exists_sql
 from target_oracle.quarantine import reject_columns
 
 D = OracleDialect()
@@ -98,6 +98,7 @@ OTHERS = {
     "drop_staging": "DROP TABLE WMS_T_STG",
     "create_index": 'CREATE INDEX WMS_T_SNAP_IX ON WMS_T_SNAP (ID, "_SDC_SNAPSHOT_VERSION")',
     "describe": describe_sql(D),
+    "index_exists": index_exists_sql(D),
 }
 
 
