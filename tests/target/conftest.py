@@ -1,4 +1,13 @@
-"""Helpers: run the target in-process on a real SQLite file and read tables back."""
+"""Helpers: run the target in-process on a real SQLite file and read tables back.
+
+The ``wh`` fixture runs each behavioural test twice: ``sqlite`` (the embedded backend) and
+``oracle-mode`` (the target's Oracle code path through python-oracledb's contract and an
+Oracle emulator over SQLite, :mod:`tests.oracle_mode`). Modules listed in
+``BOTH_BACKENDS`` get both; a test marked ``sqlite_only`` (what it checks is SQLite
+storage) or any other module gets ``sqlite``; ``@pytest.mark.backends(...)`` picks
+explicitly. ``oracle_xfail(defect, why)`` marks the oracle-mode run of a test as an
+expected failure (strict) while the named defect of issue 11 is open.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +21,8 @@ from typing import Any
 import pytest
 
 from target_oracle.target import TargetOracle
+from tests import oracle_mode
+from tests.oracle_mode.catalog import fetch_text
 
 V1 = 1_700_000_000_000  # 2023-11-14T22:13:20Z
 V2 = 1_800_000_000_000  # 2027-01-15T08:00:00Z
@@ -56,8 +67,42 @@ def state(value: Any) -> dict:
     return {"type": "STATE", "value": {"bookmarks": {"order_hdr": {"p": value}}}}
 
 
+BOTH_BACKENDS = {"test_upsert", "test_snapshot", "test_schema_evolution", "test_quarantine"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "wh" not in metafunc.fixturenames:
+        return
+    chosen = metafunc.definition.get_closest_marker("backends")
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if chosen is not None:
+        names = list(chosen.args)
+    elif module in BOTH_BACKENDS and not metafunc.definition.get_closest_marker("sqlite_only"):
+        names = ["sqlite", "oracle-mode"]
+    else:
+        names = ["sqlite"]
+    xfail = metafunc.definition.get_closest_marker("oracle_xfail")
+    params = []
+    for name in names:
+        marks = []
+        if name == "oracle-mode" and xfail is not None:
+            defect, why = xfail.args
+            marks.append(pytest.mark.xfail(strict=True, reason=f"issue 11 defect {defect}: {why}"))
+        params.append(pytest.param(name, marks=marks, id=name))
+    metafunc.parametrize("backend", params)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "backends(*names): backends the wh fixture runs on")
+    config.addinivalue_line("markers", "sqlite_only: checks SQLite storage; no oracle-mode run")
+    config.addinivalue_line("markers", "oracle_xfail(defect, why): oracle-mode run fails "
+                                       "until that defect of issue 11 is fixed")
+
+
 class Warehouse:
     """A SQLite file plus a way to run the target against it."""
+
+    backend = "sqlite"
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -89,6 +134,35 @@ class Warehouse:
             "deleted, rejected FROM wms_load_audit ORDER BY rowid")
 
 
+class OracleModeWarehouse(Warehouse):
+    """The same warehouse, reached through the target's Oracle path and the emulator.
+
+    Tables and columns are Oracle's upper-case names (SQLite matches them case-blind);
+    date-times read back as the tap's text, as on the SQLite backend.
+    """
+
+    backend = "oracle-mode"
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.server = oracle_mode.server(str(path))
+        self.url = oracle_mode.oracle_url(str(path))
+
+    def query(self, sql: str, *params: Any) -> list[tuple]:
+        return [tuple(fetch_text(v) for v in row) for row in super().query(sql, *params)]
+
+
 @pytest.fixture
-def wh(tmp_path: Path) -> Warehouse:
-    return Warehouse(tmp_path / "wh.db")
+def backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def wh(tmp_path: Path, backend: str) -> Any:
+    if backend == "sqlite":
+        yield Warehouse(tmp_path / "wh.db")
+        return
+    warehouse = OracleModeWarehouse(tmp_path / "wh.db")
+    yield warehouse
+    # A violation the target caught and went on from is still a test failure.
+    assert not warehouse.server.violations, warehouse.server.violations

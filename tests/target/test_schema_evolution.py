@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from target_oracle import types as T
 from target_oracle.dialects import Column, OracleDialect
 from target_oracle.naming import assign_column_names, conform_identifier
@@ -16,7 +18,7 @@ def test_new_column_mid_stream_is_added(wh):
     wider["properties"]["note"] = {"type": ["string", "null"]}
     wh.run([schema_msg(), rec(1, ts(1), code="a"), schema_msg(schema=wider),
             rec(2, ts(1), code="b", note="hello")], load_method="upsert")
-    cols = [r[1] for r in wh.query("PRAGMA table_info(wms_order_hdr)")]
+    cols = [r[1].lower() for r in wh.query("PRAGMA table_info(wms_order_hdr)")]
     assert cols == ["id", "code", "qty", "mod_ts", "create_ts", "_sdc_deleted_at", "note"]
     assert wh.query("SELECT id, note FROM wms_order_hdr ORDER BY id") == [(1, None), (2, "hello")]
 
@@ -77,3 +79,22 @@ def test_naming_rules():
     assert names == {"Order-Id": "ORDER_ID", "level": "LEVEL_", "order_id": "ORDER_ID_2"}
     assert assign_column_names(["order_id", "Order-Id"]) == assign_column_names(
         ["Order-Id", "order_id"])
+
+
+def _with_code_length(length: int) -> dict:
+    schema = copy.deepcopy(SCHEMA)
+    schema["properties"]["code"] = {"type": ["string", "null"], "maxLength": length}
+    return schema
+
+
+@pytest.mark.oracle_xfail(5, "the CLOB move runs UPDATE then DROP COLUMN in one transaction: "
+                             "the DDL commits the copy (ContractViolation)")
+def test_strings_widen_then_move_to_clob_keeping_every_value(wh):
+    for i, length in enumerate((20, 200, 5000), start=1):
+        wh.run([schema_msg(schema=_with_code_length(length)),
+                rec(i, ts(i), code=str(i) * length)], load_method="upsert")
+    assert wh.query("SELECT id, code FROM wms_order_hdr ORDER BY id") == [
+        (i, str(i) * n) for i, n in ((1, 20), (2, 200), (3, 5000))]
+    if wh.backend == "oracle-mode":
+        types = dict((r[1], r[2]) for r in wh.query("PRAGMA table_info(wms_order_hdr)"))
+        assert types["CODE"] == "CLOB"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from target_oracle.target import TargetOracle
@@ -41,6 +42,7 @@ def test_in_batch_duplicate_keys(wh):
     assert live[2][1] == "b1bis"
 
 
+@pytest.mark.sqlite_only  # SQLite storage: exact digits as TEXT (Oracle NUMBER is numeric)
 def test_decimals_exact_and_datetimes_text(wh):
     line = ('{"type": "RECORD", "stream": "order_hdr", "record": '
             f'{{"id": 1, "mod_ts": "{ts(1)}", "qty": 12.500}}}}')
