@@ -24,12 +24,24 @@ RECORDER = (
 )
 
 
+#: An inner run that holds the lock until the test says so (the file `argv[2]` exists), so a
+#: test never depends on how long the other guard takes to start on a loaded machine.
+HOLDER = (
+    "import sys, time, os\n"
+    "path, release = sys.argv[1], sys.argv[2]\n"
+    "rid = os.environ['MELTANO_RUN_ID']\n"
+    "with open(path, 'a') as f: f.write(f'start {time.time()} {rid}\\n')\n"
+    "while not os.path.exists(release): time.sleep(0.02)\n"
+    "with open(path, 'a') as f: f.write(f'end {time.time()}\\n')\n"
+)
+
+
 def guard(project, *args: str, env: dict | None = None, **kw) -> subprocess.Popen:
     """Start `wms-ops guard` as a real process (the way Meltano starts it)."""
     return subprocess.Popen(
         [PY, "-m", "orchestrate.cli", "guard", *args],
         env={**os.environ, **project.env, **(env or {})}, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
+        **{"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, **kw})
 
 
 def recorder_cmd(tmp: Path, log: Path, seconds: float, rc: int = 0) -> list[str]:
@@ -38,12 +50,32 @@ def recorder_cmd(tmp: Path, log: Path, seconds: float, rc: int = 0) -> list[str]
     return ["--exec", "--", PY, str(script), str(log), str(seconds), str(rc)]
 
 
+def holder_cmd(tmp: Path, log: Path, release: Path) -> list[str]:
+    """Inner command that logs its start, then holds until `release` exists."""
+    script = tmp / "holder.py"
+    script.write_text(HOLDER)
+    return ["--exec", "--", PY, str(script), str(log), str(release)]
+
+
+def guards_to_files(project, tmp: Path, runs: list[tuple[str, dict]], log: Path,
+                    release: Path) -> tuple[list[subprocess.Popen], list[Path]]:
+    """Start one guard per (pipeline, env) at once, output to files (readable while they run)."""
+    procs, outs = [], []
+    for i, (name, env) in enumerate(runs):
+        out = tmp / f"guard-{i}.out"
+        with out.open("w") as handle:
+            procs.append(guard(project, "--pipeline", name, "--no-check", "--wait", "120",
+                               *holder_cmd(tmp, log, release), env=env, stdout=handle))
+        outs.append(out)
+    return procs, outs
+
+
 def guard_rows(project) -> list[dict]:
     cfg = project.config()
     return [dict(r) for r in OpsDB(cfg.ops_db_path).query("SELECT * FROM guard_runs ORDER BY id")]
 
 
-def wait_for(cond, timeout: float = 15) -> None:
+def wait_for(cond, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not cond():
         assert time.monotonic() < deadline, "timed out"

@@ -6,13 +6,21 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 import sqlglot
-from guard_helpers import alive, child_pids, guard, guard_rows, recorder_cmd, wait_for
+from guard_helpers import (
+    alive,
+    child_pids,
+    guard,
+    guard_rows,
+    guards_to_files,
+    holder_cmd,
+    recorder_cmd,
+    wait_for,
+)
 from sqlalchemy.dialects import oracle
 from sqlalchemy.schema import CreateTable
 
@@ -30,37 +38,58 @@ def lock_db(tmp_path: Path) -> str:
 
 
 def keeper_and_run(guard_pid: int) -> tuple[int, int]:
-    """The guard's two children: the lease keeper and the inner run."""
+    """The guard's two children: the lease keeper and the inner run (the keeper is started
+    just after the run, so it may not exist yet when the run has already logged its start)."""
+    def keeper_of(pids: list[int]) -> list[int]:
+        return [p for p in pids
+                if b"orchestrate.leases" in Path(f"/proc/{p}/cmdline").read_bytes()]
+
+    wait_for(lambda: len(keeper_of(child_pids(guard_pid))) == 1)
     pids = child_pids(guard_pid)
-    keeper = [p for p in pids if b"orchestrate.leases" in Path(f"/proc/{p}/cmdline").read_bytes()]
-    assert len(pids) == 2 and len(keeper) == 1, pids
-    return keeper[0], next(p for p in pids if p != keeper[0])
+    [keeper] = keeper_of(pids)
+    assert len(pids) == 2, pids
+    return keeper, next(p for p in pids if p != keeper)
+
+
+def lease_expiry(url: str) -> float:
+    with sa.create_engine(url).connect() as conn:
+        return conn.execute(sa.select(LOCKS.c.expires_at)).scalar_one()
 
 
 def test_guards_on_two_hosts_never_overlap(project, tmp_path):
-    url, log = lock_db(tmp_path), tmp_path / "runs.log"
-    procs = [guard(project, "--pipeline", name, "--no-check", "--wait", "20",
-                   *recorder_cmd(tmp_path, log, 1.0), env=host(tmp_path, name, url))
-             for name in ("full_sync", "incremental_sync")]
-    outs = [p.communicate(timeout=60)[0] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outs
+    url, log, release = lock_db(tmp_path), tmp_path / "runs.log", tmp_path / "release"
+    procs, outs = guards_to_files(
+        project, tmp_path, [(name, host(tmp_path, name, url))
+                            for name in ("full_sync", "incremental_sync")], log, release)
+    # The first run holds the lease until the other guard reports that it waits for it.
+    wait_for(lambda: log.exists()
+             and any("waiting up to 120s for lock" in o.read_text() for o in outs))
+    assert log.read_text().count("start") == 1
+    release.touch()
+    for p in procs:
+        p.wait(timeout=120)
+    texts = [o.read_text() for o in outs]
+    assert [p.returncode for p in procs] == [0, 0], texts
     events = [line.split() for line in log.read_text().splitlines()]
-    assert [e[0] for e in events] == ["start", "end", "start", "end"], outs
+    assert [e[0] for e in events] == ["start", "end", "start", "end"], texts
     assert float(events[2][1]) >= float(events[1][1])
-    assert any("waiting up to 20s for lock" in o for o in outs)
     with sa.create_engine(url).connect() as conn:  # both freed their lease
         assert conn.execute(sa.select(sa.func.count()).select_from(LOCKS)).scalar() == 0
 
 
 def test_other_host_skips_naming_the_holder(project, tmp_path):
-    url, log = lock_db(tmp_path), tmp_path / "runs.log"
+    url, log, release = lock_db(tmp_path), tmp_path / "runs.log", tmp_path / "release"
     holder = guard(project, "--pipeline", "full_sync", "--no-check",
-                   *recorder_cmd(tmp_path, log, 3), env=host(tmp_path, "a", url))
-    wait_for(log.exists)
-    late = guard(project, "--pipeline", "incremental_sync", "--no-check", "--wait", "0.5",
-                 *recorder_cmd(tmp_path, tmp_path / "late.log", 0), env=host(tmp_path, "b", url))
-    out, _ = late.communicate(timeout=30)
-    holder.communicate(timeout=30)
+                   *holder_cmd(tmp_path, log, release), env=host(tmp_path, "a", url))
+    try:
+        wait_for(log.exists)
+        late = guard(project, "--pipeline", "incremental_sync", "--no-check", "--wait", "0.5",
+                     *recorder_cmd(tmp_path, tmp_path / "late.log", 0),
+                     env=host(tmp_path, "b", url))
+        out, _ = late.communicate(timeout=60)
+    finally:
+        release.touch()
+    holder.communicate(timeout=60)
     assert late.returncode == 0
     assert "SKIPPED, lock" in out and "still held by full_sync" in out
     assert f"pid {holder.pid} on {os.uname().nodename}" in out
@@ -70,23 +99,28 @@ def test_other_host_skips_naming_the_holder(project, tmp_path):
 
 def test_killed_guard_keeps_the_lease_while_its_run_lives(project, tmp_path):
     url, log = lock_db(tmp_path), tmp_path / "runs.log"
+    lease = 3.0
     holder = guard(project, "--pipeline", "full_sync", "--no-check",
-                   *recorder_cmd(tmp_path, log, 60), env=host(tmp_path, "a", url, lease=1.5))
+                   *holder_cmd(tmp_path, log, tmp_path / "never"),
+                   env=host(tmp_path, "a", url, lease=lease))
     wait_for(log.exists)
     keeper, run = keeper_and_run(holder.pid)
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait(timeout=10)
-    time.sleep(2.5)  # longer than the lease: only the keeper's renewals keep it
-    other = host(tmp_path, "b", url, lease=1.5)
+    # Past the moment the lease would have expired without renewals: a renewal made after it
+    # (expiry beyond first expiry + lease) shows that only the keeper keeps it.
+    first = lease_expiry(url)
+    wait_for(lambda: lease_expiry(url) > first + lease)
+    other = host(tmp_path, "b", url, lease=lease)
     late = guard(project, "--pipeline", "incremental_sync", "--no-check", "--wait", "0.5",
                  *recorder_cmd(tmp_path, tmp_path / "late.log", 0), env=other)
-    out, _ = late.communicate(timeout=30)
+    out, _ = late.communicate(timeout=60)
     assert "SKIPPED, lock" in out and not (tmp_path / "late.log").exists()
     os.kill(run, signal.SIGKILL)  # the run ends: its keeper frees the lease at once
     wait_for(lambda: not alive(keeper))
     after = guard(project, "--pipeline", "incremental_sync", "--no-check", "--wait", "0",
                   *recorder_cmd(tmp_path, tmp_path / "after.log", 0), env=other)
-    out, _ = after.communicate(timeout=30)
+    out, _ = after.communicate(timeout=60)
     assert after.returncode == 0 and (tmp_path / "after.log").exists(), out
     assert "taking it over" not in out  # freed, not expired
 
@@ -99,10 +133,10 @@ def test_lease_of_a_vanished_host_expires(project, tmp_path):
     for pid in (*keeper_and_run(holder.pid), holder.pid):  # the whole host is gone
         os.kill(pid, signal.SIGKILL)
     holder.wait(timeout=10)
-    late = guard(project, "--pipeline", "incremental_sync", "--no-check", "--wait", "10",
+    late = guard(project, "--pipeline", "incremental_sync", "--no-check", "--wait", "60",
                  *recorder_cmd(tmp_path, tmp_path / "late.log", 0),
                  env=host(tmp_path, "b", url, lease=1.5))
-    out, _ = late.communicate(timeout=30)
+    out, _ = late.communicate(timeout=60)
     assert late.returncode == 0 and (tmp_path / "late.log").exists(), out
     assert "expired" in out and "taking it over" in out
 
