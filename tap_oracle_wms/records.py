@@ -9,13 +9,18 @@ skip the SDK's per-record conformance pass.
 
 from __future__ import annotations
 
+import json
 import typing as t
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from tap_oracle_wms.schema import FK_SUFFIX, is_fk_name, is_link
 
-KEEP, DROP, TIMESTAMP, DECIMAL, FK = range(5)
+KEEP, DROP, TIMESTAMP, DECIMAL, FK, JSON = range(6)
+
+#: Called with a raw field name the schema lacks and its first value; returns the JSON
+#: Schema properties to add (name -> schema), or None to drop the field.
+NewField = t.Callable[[str, t.Any], dict[str, dict[str, t.Any]] | None]
 
 _UTC_SUFFIX = "+00:00"
 _FIXED_LEN = len("2025-05-31T19:57:42.738709+00:00")
@@ -49,11 +54,46 @@ def to_decimal(value: t.Any) -> t.Any:
     return value
 
 
+def is_sentinel_fk(value: t.Mapping[str, t.Any]) -> bool:
+    """WMS's "no relation" FK: id 0, no url, and a placeholder key ("-----------", "*").
+
+    Id 0 with a real url is a real row (e.g. `property_prompt_mode` 0) and is kept."""
+    if value.get("id") != 0 or value.get("url"):
+        return False
+    key = value.get("key")
+    return isinstance(key, str) and key != "" and set(key) <= {"-", "*"}
+
+
+def new_field_schema(name: str, value: t.Any) -> dict[str, dict[str, t.Any]]:
+    """Properties for a field describe lacks, from its first value: a FK object is an id and a
+    `_key`; numbers and booleans keep their type; any other object or list is JSON text;
+    everything else, strings included, loads as text (exact, never guessed into a number)."""
+    if is_fk_name(name) or (isinstance(value, dict) and "id" in value and "key" in value):
+        return {name: {"type": ["integer", "null"]}, name + FK_SUFFIX: {"type": ["string", "null"]}}
+    if isinstance(value, bool):
+        return {name: {"type": ["boolean", "null"]}}
+    if isinstance(value, int):
+        return {name: {"type": ["integer", "null"]}}
+    if isinstance(value, (float, Decimal)):
+        return {name: {"type": ["number", "null"]}}
+    if isinstance(value, (dict, list)):
+        return {name: {"type": ["string", "null"], "x-wms-json": True}}
+    return {name: {"type": ["string", "null"]}}
+
+
 class RecordPlan:
     """Flattening plan for one stream, built from its (effective) JSON Schema."""
 
-    def __init__(self, properties: t.Mapping[str, t.Mapping[str, t.Any]]) -> None:
-        self.properties = properties
+    def __init__(
+        self,
+        properties: t.Mapping[str, t.Mapping[str, t.Any]],
+        on_new_field: NewField | None = None,
+        *,
+        null_sentinels: bool = True,
+    ) -> None:
+        self.properties = dict(properties)
+        self.on_new_field = on_new_field
+        self.null_sentinels = null_sentinels
         self._actions: dict[str, tuple[int, str | None]] = {}
         for name in properties:
             self._resolve(name)
@@ -64,18 +104,26 @@ class RecordPlan:
         self._timestamps: tuple[str, ...] = ()
         self._decimals: tuple[str, ...] = ()
         self._fks: tuple[tuple[str, str | None], ...] = ()
+        self._jsons = False
 
-    def _compile(self, names: t.Iterable[str]) -> None:
-        actions = [(name, self._actions.get(name) or self._resolve(name)) for name in names]
+    def _compile(self, raw: t.Mapping[str, t.Any]) -> None:
+        actions = [
+            (name, self._actions.get(name) or self._resolve(name, raw[name])) for name in raw
+        ]
         self._shape = frozenset(name for name, _ in actions)
         self._drops = tuple(name for name, (kind, _) in actions if kind == DROP)
         self._timestamps = tuple(name for name, (kind, _) in actions if kind == TIMESTAMP)
         self._decimals = tuple(name for name, (kind, _) in actions if kind == DECIMAL)
         self._fks = tuple((name, key) for name, (kind, key) in actions if kind == FK)
+        self._jsons = any(kind == JSON for _, (kind, _) in actions)
 
-    def _resolve(self, name: str) -> tuple[int, str | None]:
+    def _resolve(self, name: str, value: t.Any = None) -> tuple[int, str | None]:
         props = self.properties
         key_name = name + FK_SUFFIX
+        if not is_link(name) and name not in props and self.on_new_field is not None:
+            added = self.on_new_field(name, value)  # a field describe lacks: load it
+            if added:
+                props.update(added)
         if is_link(name) or name not in props:
             action: tuple[int, str | None] = (DROP, None)
         elif is_fk_name(name) or key_name in props:
@@ -86,6 +134,8 @@ class RecordPlan:
             fmt = prop.get("format")
             if fmt == "date-time":
                 action = (TIMESTAMP, None)
+            elif prop.get("x-wms-json"):
+                action = (JSON, None)
             elif "number" in types and "integer" not in types:
                 action = (DECIMAL, None)
             else:
@@ -97,7 +147,7 @@ class RecordPlan:
         """Flatten a freshly parsed record (reused in place when it has the usual shape)."""
         if self._shape is None:
             self._compile(raw)
-        if raw.keys() != self._shape:
+        if raw.keys() != self._shape or self._jsons:
             return self.flatten_any(raw)
         for name in self._drops:
             del raw[name]
@@ -109,10 +159,17 @@ class RecordPlan:
             value = raw[name]
             if value is not None and value.__class__ is not Decimal:
                 raw[name] = to_decimal(value)
+        null_sentinels = self.null_sentinels
         for name, key in self._fks:
             value = raw[name]
             if value.__class__ is dict:
-                raw[name] = value.get("id")
+                fk_id = value.get("id")
+                if fk_id == 0 and null_sentinels and is_sentinel_fk(value):
+                    raw[name] = None
+                    if key:
+                        raw[key] = None
+                    continue
+                raw[name] = fk_id
                 if key:
                     raw[key] = value.get("key")
             elif key:
@@ -124,7 +181,7 @@ class RecordPlan:
         out: dict[str, t.Any] = {}
         actions = self._actions
         for name, value in raw.items():
-            action = actions.get(name) or self._resolve(name)
+            action = actions.get(name) or self._resolve(name, value)
             kind = action[0]
             if kind == KEEP:
                 out[name] = value
@@ -138,10 +195,13 @@ class RecordPlan:
                 out[name] = to_utc(value)
             elif kind == DECIMAL:
                 out[name] = to_decimal(value)
+            elif kind == JSON:
+                out[name] = value if isinstance(value, str) else json.dumps(value, default=str)
             elif isinstance(value, dict):  # FK as {id, key, url}
-                out[name] = value.get("id")
+                none = self.null_sentinels and is_sentinel_fk(value)
+                out[name] = None if none else value.get("id")
                 if action[1]:
-                    out[action[1]] = value.get("key")
+                    out[action[1]] = None if none else value.get("key")
             else:  # FK already given as a bare id
                 out[name] = value
                 if action[1]:

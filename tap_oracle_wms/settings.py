@@ -113,6 +113,16 @@ CONFIG_SCHEMA: dict[str, t.Any] = th.PropertiesList(
         description="Optional client-side throttle across all entities.",
     ),
     th.Property(
+        "sentinel_fks",
+        th.StringType,
+        default="null",
+        allowed_values=["null", "keep"],
+        description='What the warehouse holds for WMS\'s "no relation" FKs (id 0, no url, key '
+        '"-----------" or "*"): null (default; like a null FK, so joins and NOT NULL checks '
+        "see no relation) or keep (id 0 and the placeholder key). Id 0 with a real url is a real "
+        "row and always kept.",
+    ),
+    th.Property(
         "entity_filters",
         th.ObjectType(additional_properties=th.ObjectType(additional_properties=True)),
         description='Extra lgfapi filters per entity: {"order_hdr": {"facility_id__code": "F1"}}',

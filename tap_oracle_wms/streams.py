@@ -36,7 +36,7 @@ from tap_oracle_wms.partitions import (
     ranges_from_state,
 )
 from tap_oracle_wms.readers import PageSizer, RangeReader, WindowReader
-from tap_oracle_wms.records import RecordPlan, to_utc, utc_text
+from tap_oracle_wms.records import RecordPlan, new_field_schema, to_utc, utc_text
 from tap_oracle_wms.schema import add_missing_properties
 from tap_oracle_wms.windows import WindowWalk
 
@@ -76,6 +76,7 @@ class EntityStream(RESTStream[str]):
         self._current_range: list | None = None  # the range whose records are being written
         self._high_water: str | None = None  # newest mod_ts of a full snapshot
         self._max_seen: str | None = None  # newest replication key value written
+        self._schema_grew = False  # a field describe lacks arrived: SCHEMA again
         self._pages = 0
         self._records = 0
         self._started = 0.0
@@ -299,7 +300,11 @@ class EntityStream(RESTStream[str]):
         self._pages += 1
         self._records += len(results)
         self._log_progress()
-        return self._plan.flatten_page(results)
+        records = self._plan.flatten_page(results)
+        if self._schema_grew:  # before the first record that carries the new field
+            self._schema_grew = False
+            self._write_schema_message()
+        return records
 
     def _build_plan(self) -> RecordPlan:
         properties = self.effective_schema.get("properties", {})
@@ -309,7 +314,37 @@ class EntityStream(RESTStream[str]):
             for name, prop in properties.items()
             if mask[("properties", name)] or name in self.primary_keys
         }
-        return RecordPlan(selected)
+        return RecordPlan(
+            selected,
+            self._on_new_field,
+            null_sentinels=self.config.get("sentinel_fks", "null") == "null",
+        )
+
+    def _on_new_field(self, name: str, value: t.Any) -> dict[str, dict[str, t.Any]] | None:
+        """A record carries a field its describe lacks (seen on production after a release
+        upgrade): grow the schema, so the target adds the column, and say so once."""
+        if name in self.effective_schema.get("properties", {}):
+            return None  # known, and deselected
+        added = new_field_schema(name, value)
+        schema = dict(self.effective_schema)
+        schema["properties"] = {**schema.get("properties", {}), **added}
+        if self._input_schema is None:
+            self._schema = schema
+        else:
+            self._catalog_schema_with_drift = schema
+        self._tap.mapper.register_raw_stream_schema(
+            self.name, get_selected_schema(self.name, schema, self.mask), self.primary_keys
+        )
+        self._stream_maps = None
+        self._schema_grew = True
+        self.logger.warning(
+            "entity '%s': records carry field '%s', which WMS's describe lacks; loaded as %s "
+            "(the table gains the column)",
+            self.entity,
+            name,
+            "/".join(str(p.get("type")) for p in added.values()),
+        )
+        return added
 
     def _log_progress(self, *, final: bool = False) -> None:
         now = time.monotonic()
