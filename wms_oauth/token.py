@@ -6,8 +6,9 @@ token can also expire while a request is in flight. The server's 401 is then the
 every request in flight with that token hears it. Renewal is therefore keyed on the token that
 failed: the first caller that reports it fetches a new one (holding the lock, so the others
 wait), and the callers that report the same token afterwards get the new one without a fetch.
-A fetch that fails is shared the same way, so a revoked client costs one refused token request,
-not one per waiting request.
+A fetch that fails is final for the holder: every caller, waiting or later, gets its error
+rather than asking again, so a revoked client costs one refused token request, not one per
+request in flight (credentials do not mend themselves within a run; a new holder asks anew).
 
 Stdlib only: the HTTP POST is the caller's (`fetch`), so each wing keeps its own error messages.
 """
@@ -51,8 +52,7 @@ class TokenHolder:
         self._lock = threading.Lock()
         self._token: str | None = None
         self._renew_at = math.inf
-        # The token a failed fetch was meant to replace, and why it failed.
-        self._failed: tuple[str | None, BaseException] | None = None
+        self._failed: BaseException | None = None  # why the last fetch failed
         self.fetches = 0  # token requests made, for tests and logs
 
     def __repr__(self) -> str:
@@ -61,8 +61,10 @@ class TokenHolder:
     def current(self) -> str:
         """The token to send now: fetched when there is none or it is within the margin."""
         with self._lock:
+            if self._failed is not None:
+                raise self._failed
             if self._token is None or self._clock() >= self._renew_at:
-                return self._replace(self._token)
+                return self._replace()
             return self._token
 
     def renew(self, stale: str) -> str:
@@ -73,22 +75,21 @@ class TokenHolder:
         same error is raised again rather than asking the token endpoint once more.
         """
         with self._lock:
-            if self._failed is not None and self._failed[0] == stale:
-                raise self._failed[1]
+            if self._failed is not None:
+                raise self._failed
             if self._token is None or self._token == stale:
-                return self._replace(stale)
+                return self._replace()
             return self._token
 
-    def _replace(self, old: str | None) -> str:
+    def _replace(self) -> str:
         started = self._clock()
         self.fetches += 1
         self._token, self._renew_at = None, math.inf
         try:
             grant = self._fetch()
-        except BaseException as exc:
-            self._failed = (old, exc)
+        except Exception as exc:
+            self._failed = exc
             raise
-        self._failed = None
         self._token = grant.token
         if grant.lifetime:
             # From when the request left: the token's clock started at the server meanwhile.

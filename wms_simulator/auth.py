@@ -6,8 +6,9 @@ seconds of real time, and an expired token is a 401 like a wrong password.
 Like an identity domain, it can also stop honouring tokens before their announced expiry (a
 revocation, a key rollover, a restart): ``withdraw`` drops live tokens now, ``revoke_after``
 makes every token issued from then on die that many seconds into its life (while still
-announcing ``token_ttl``), and ``revoke_client`` refuses a client for good, its live tokens
-included. ``token_requests`` counts what the token endpoint answered, so tests can bound it.
+announcing ``token_ttl``), ``withdraw_after_requests`` ends every token once it has served that
+many requests (withdrawals at points of a run no clock decides), and ``revoke_client`` refuses
+a client for good, its live tokens included. ``token_requests`` counts what the token endpoint answered, so tests can bound it.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ class Auth:
     token_ttl: float = 3600.0
     # Tokens issued from now on stop working this many seconds into their life (None: at ttl).
     revoke_after: float | None = None
+    # Every token is withdrawn once it has served this many requests (None: never): early
+    # withdrawals at points of a run that no clock decides.
+    withdraw_after_requests: int | None = None
     # user -> (password, has lgfapi_read_access)
     users: dict[str, tuple[str, bool]] = field(
         default_factory=lambda: {
@@ -58,6 +62,8 @@ class Auth:
     owners: dict[str, str] = field(default_factory=dict)  # token -> client it was issued to
     revoked: set[str] = field(default_factory=set)  # clients refused for good
     token_requests: Counter[str] = field(default_factory=Counter)  # issued / refused
+    uses: dict[str, int] = field(default_factory=dict)  # token -> requests it served
+    withdrawals: int = 0  # withdrawals that ended at least one live token
     # Re-entrant: `grant` issues a token and records its owner in one step.
     lock: threading.RLock = field(default_factory=threading.RLock)
     clock: Callable[[], float] = time.monotonic  # a test may turn it by hand
@@ -70,7 +76,14 @@ class Auth:
             token = header[7:].strip()
             with self.lock:
                 expiry = self.tokens.get(token)
-            return OK if expiry is not None and self.clock() < expiry else UNAUTHENTICATED
+                if expiry is None or self.clock() >= expiry:
+                    return UNAUTHENTICATED
+                used, most = self.uses.get(token, 0), self.withdraw_after_requests
+                if most and used >= most:
+                    self._drop([token])
+                    return UNAUTHENTICATED
+                self.uses[token] = used + 1
+            return OK
         creds = basic_credentials(header)
         if creds is None:
             return UNAUTHENTICATED
@@ -91,6 +104,7 @@ class Auth:
             now = self.clock()
             self.tokens = {t: e for t, e in self.tokens.items() if e > now}
             self.owners = {t: c for t, c in self.owners.items() if t in self.tokens}
+            self.uses = {t: n for t, n in self.uses.items() if t in self.tokens}
             self.tokens[token] = now + life
         return {
             "access_token": token,
@@ -119,10 +133,15 @@ class Auth:
                 for t, end in self.tokens.items()
                 if end > now and (client_id is None or self.owners.get(t) == client_id)
             ]
-            for token in gone:
-                del self.tokens[token]
-                self.owners.pop(token, None)
+            self._drop(gone)
             return len(gone)
+
+    def _drop(self, tokens: list[str]) -> None:
+        for token in tokens:
+            del self.tokens[token]
+            self.owners.pop(token, None)
+            self.uses.pop(token, None)
+        self.withdrawals += 1 if tokens else 0
 
     def revoke_client(self, client_id: str) -> int:
         """Refuse the client's token requests from now on, and its live tokens; see `withdraw`."""
@@ -132,14 +151,27 @@ class Auth:
 
     def control(self, data: dict[str, Any]) -> dict[str, Any]:
         """``POST /_sim/tokens``: ``{"withdraw": "all" | client_id}``, ``{"revoke_after":
-        seconds | null}``, ``{"revoke_client": client_id}``, alone or together."""
-        unknown = set(data) - {"withdraw", "revoke_after", "revoke_client"}
+        seconds | null}``, ``{"withdraw_after_requests": n | null}``, ``{"revoke_client":
+        client_id}``, alone or together."""
+        unknown = set(data) - {
+            "withdraw",
+            "revoke_after",
+            "withdraw_after_requests",
+            "revoke_client",
+        }
         if unknown:
             raise ValueError(
                 f"unknown token control(s) {sorted(unknown)}: use withdraw, "
-                "revoke_after or revoke_client"
+                "revoke_after, withdraw_after_requests or revoke_client"
             )
         report: dict[str, Any] = {}
+        if "withdraw_after_requests" in data:
+            most = data["withdraw_after_requests"]
+            if most is not None and (
+                isinstance(most, bool) or not isinstance(most, int) or most < 1
+            ):
+                raise ValueError("withdraw_after_requests must be a whole number >= 1, or null")
+            self.withdraw_after_requests = most
         if "revoke_after" in data:
             after = data["revoke_after"]
             if after is not None and (
@@ -166,6 +198,8 @@ class Auth:
             return {
                 "live": sum(1 for end in self.tokens.values() if end > now),
                 "revoke_after": self.revoke_after,
+                "withdraw_after_requests": self.withdraw_after_requests,
+                "withdrawals": self.withdrawals,
                 "revoked_clients": sorted(self.revoked),
                 "requests": {"issued": 0, "refused": 0, **self.token_requests},
             }

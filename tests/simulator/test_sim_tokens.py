@@ -1,4 +1,4 @@
-"""The token endpoint's early withdrawals: withdraw now, revoke_after, revoke a client for good.
+"""Tokens withdrawn early: now, after N seconds or N requests of their life, a client for good.
 
 The simulator's clock is turned by hand here (``auth.clock``), so nothing depends on timing.
 """
@@ -97,6 +97,20 @@ def test_revoke_after_ends_tokens_early_but_announces_the_full_lifetime(
     assert status_with(tsim, lasting["access_token"]) == 401  # the ttl still applies
 
 
+def test_withdraw_after_requests_ends_each_token_after_its_nth_request(
+    tsim: SimulatorHandle,
+) -> None:
+    assert control(tsim, withdraw_after_requests=3).json()["withdraw_after_requests"] == 3
+    first = token(tsim).json()["access_token"]
+    assert [status_with(tsim, first) for _ in range(4)] == [200, 200, 200, 401]
+    second = token(tsim).json()["access_token"]  # a new token starts its own count
+    assert [status_with(tsim, second) for _ in range(4)] == [200, 200, 200, 401]
+    assert requests.get(f"{tsim.base_url}/_sim/tokens", timeout=30).json()["withdrawals"] == 2
+    control(tsim, withdraw_after_requests=None)
+    third = token(tsim).json()["access_token"]
+    assert {status_with(tsim, third) for _ in range(5)} == {200}
+
+
 def test_revoked_client_is_refused_for_good(tsim: SimulatorHandle) -> None:
     live = token(tsim).json()["access_token"]
     other = token(tsim, "other_client", "other_secret").json()["access_token"]
@@ -121,6 +135,8 @@ def test_revoked_client_is_refused_for_good(tsim: SimulatorHandle) -> None:
         {"revoke_after": 0},
         {"revoke_after": "soon"},
         {"revoke_after": True},
+        {"withdraw_after_requests": 0},
+        {"withdraw_after_requests": 2.5},
         {"revoke_client": None},
         {"expire": "all"},
     ],

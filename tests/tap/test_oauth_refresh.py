@@ -2,8 +2,8 @@
 
 A 401 to a request made with a token costs one new token and one retry of that request, shared
 by every request that met the same token; a 401 to the fresh token, or a refused token request,
-ends the run with the credentials message. Withdrawals are triggered by the simulator at fixed
-request counts (not by a clock), so the runs below are the same on a loaded machine.
+ends the run with the credentials message. The simulator withdraws tokens after fixed request
+counts (`withdraw_after_requests`), not by a clock, so the runs are the same on a loaded machine.
 """
 
 from __future__ import annotations
@@ -43,38 +43,32 @@ def token_requests(sim: t.Any) -> dict[str, int]:
     return sim.app.auth.describe()["requests"]
 
 
-class Withdrawals:
-    """The identity domain at work: at every `every`-th API request WMS receives, the live
-    tokens stop being honoured first (or, with `revoke`, the client is refused for good)."""
+def keep_issued_tokens(sim: t.Any) -> list[str]:
+    """Every token the simulator issues from now on, to look for in the tap's output."""
+    auth, issued = sim.app.auth, []
+    issue = auth.issue
 
-    def __init__(self, sim: t.Any, every: int, *, revoke: bool = False, times: int = 99) -> None:
-        auth = sim.app.auth
-        check = auth.check
-        self.done = 0  # withdrawals that ended a live token
-        self.requests = 0
-        self.issued: list[str] = []
-        lock, issued_lock = threading.Lock(), threading.Lock()  # two: no lock order to keep
-        issue = auth.issue
+    def keeping_issue() -> dict[str, object]:
+        answer = issue()
+        issued.append(str(answer["access_token"]))  # list.append is atomic
+        return answer
 
-        def keeping_issue() -> dict[str, object]:
-            answer = issue()
-            with issued_lock:
-                self.issued.append(str(answer["access_token"]))
-            return answer
+    auth.issue = keeping_issue
+    return issued
 
-        def withdrawing_check(header: str | None) -> str:
-            with lock:
-                self.requests += 1
-                due = self.requests % every == 0 and self.done < times
-                if due:
-                    self.done += 1
-            if due and not (auth.revoke_client(sim.client_id) if revoke else auth.withdraw()):
-                with lock:
-                    self.done -= 1  # nothing was live: not a withdrawal
-            return check(header)
 
-        auth.issue = keeping_issue
-        auth.check = withdrawing_check
+def revoke_client_at(sim: t.Any, request: int) -> None:
+    """The client's grant is revoked for good as WMS receives its `request`-th API request."""
+    auth, seen = sim.app.auth, []
+    check = auth.check
+
+    def revoking_check(header: str | None) -> str:
+        seen.append(1)
+        if len(seen) == request:
+            auth.revoke_client(sim.client_id)
+        return check(header)
+
+    auth.check = revoking_check
 
 
 def forbidden_strings(sim: t.Any, tokens: t.Sequence[str]) -> list[str]:
@@ -168,7 +162,10 @@ def test_holder_shares_a_failed_renewal_instead_of_asking_again() -> None:
     stale = holder.current()
     results = concurrently(6, lambda: holder.renew(stale))
     assert all(isinstance(r, WMSAuthError) for r in results), results
-    assert len(calls) == 2  # one refused token request for all six
+    assert len(calls) == 2  # one refused token request for all six...
+    with pytest.raises(WMSAuthError, match="invalid_client"):
+        holder.current()  # ...and for the requests that come after
+    assert len(calls) == 2
 
 
 def test_tap_requests_in_parallel_meet_one_withdrawn_token_and_share_its_renewal() -> None:
@@ -234,10 +231,14 @@ ENTITIES = ["allocation", "order_hdr", "order_dtl"]
 def test_tokens_withdrawn_several_times_mid_run_cost_one_token_each(
     reading: dict[str, t.Any],
 ) -> None:
-    with sim_testing.running_simulator(scale=400, seed=5) as sim:
+    with sim_testing.running_simulator(scale=800, seed=5) as sim:
         clean = run_tap(base_config(sim, entities=ENTITIES, page_size=10))
         assert clean.returncode == 0, clean.stderr[-2000:]
-        withdrawals = Withdrawals(sim, every=8)
+        issued = keep_issued_tokens(sim)
+        # The identity domain withdraws each token once it served 16 requests. Reading in
+        # parallel, a retry meets a second withdrawal (and fails, rightly) only if 15 other
+        # requests overtake it: sparse enough that this never happens.
+        sim.app.auth.withdraw_after_requests = 16
         sim.reset_stats()
         run = run_tap(oauth_config(sim, entities=ENTITIES, page_size=10, **reading))
         stats = sim.stats()
@@ -245,15 +246,16 @@ def test_tokens_withdrawn_several_times_mid_run_cost_one_token_each(
         for entity in ENTITIES:
             assert run.ids(entity) == sorted(sim.store.ids(entity))  # each once, in order
             assert run.records(entity) == clean.records(entity)
-        assert withdrawals.done >= 4  # several, spread over the run
+        withdrawals = sim.app.auth.withdrawals
+        assert withdrawals >= 4  # several, spread over the run
         # Each withdrawal met by the requests then in flight, and each of those retried once...
         met = stats["statuses"]["401"]
-        assert withdrawals.done <= met <= withdrawals.done * 4
+        assert withdrawals <= met <= withdrawals * 4
         assert run.stderr.count("no longer honours") == met
         # ...with one new token between them.
-        assert token_requests(sim) == {"issued": withdrawals.done + 1, "refused": 0}
+        assert token_requests(sim) == {"issued": withdrawals + 1, "refused": 0}
         everything = run.stdout + run.stderr
-        leaked = [s for s in forbidden_strings(sim, withdrawals.issued) if s in everything]
+        leaked = [s for s in forbidden_strings(sim, issued) if s in everything]
         assert not leaked, leaked
 
 
@@ -272,19 +274,21 @@ def test_the_issue_tokens_of_3s_withdrawn_at_2_5s_with_200ms_pages() -> None:
 
 def test_a_revoked_client_fails_fast_with_the_credentials_message() -> None:
     with sim_testing.running_simulator(scale=400, seed=5) as sim:
-        withdrawals = Withdrawals(sim, every=10, revoke=True, times=1)
+        issued = keep_issued_tokens(sim)
+        revoke_client_at(sim, 10)
         run = run_tap(oauth_config(sim, entities=ENTITIES, page_size=10, max_retries=5))
         stats = sim.stats()
     assert run.returncode != 0
-    assert withdrawals.done == 1
+    assert sim.app.auth.withdrawals == 1
     assert token_requests(sim) == {"issued": 1, "refused": 1}  # one try, no loop
-    assert stats["statuses"]["401"] == 1  # the request was not sent again
+    # The requests in flight when the grant went (one per reader at most), none sent again.
+    assert 1 <= stats["statuses"]["401"] <= 4
     assert "Retry " not in run.stderr
     last = run.stderr.strip().splitlines()[-1]
     assert "WMSAuthError" in last and sim.token_url in last
     assert f"oauth client '{sim.client_id}'" in last
     assert "oauth_client_secret" in last  # what to check
-    leaked = [s for s in forbidden_strings(sim, withdrawals.issued) if s in run.stdout + run.stderr]
+    leaked = [s for s in forbidden_strings(sim, issued) if s in run.stdout + run.stderr]
     assert not leaked, leaked
 
 
