@@ -23,6 +23,7 @@ from singer_sdk.sql import SQLConnector
 
 from target_oracle import types as T
 from target_oracle.dialects import (
+    Batched,
     Column,
     Dialect,
     OracleDialect,
@@ -201,6 +202,7 @@ class OracleConnector(SQLConnector):
             if index:
                 statements.append(self._create_index(table, schema, index))
         else:
+            statements, existing = d.resume_clob_moves(ref, existing, columns)
             upper_existing = {k.upper(): v for k, v in existing.items()}
             missing = [c for c in columns if c.name.upper() not in upper_existing]
             statements += d.add_columns(ref, missing)
@@ -215,12 +217,22 @@ class OracleConnector(SQLConnector):
                 effective.append(c)
             if index and not self._index_exists(table, schema):
                 statements.append(self._create_index(table, schema, index))
-        if statements:
-            with self.transaction() as conn:
-                for stmt in statements:
-                    self.logger.info("DDL: %s", stmt)
-                    conn.exec_driver_sql(stmt)
+        for stmt in statements:
+            self._run_ddl(stmt)
         return effective
+
+    def _run_ddl(self, stmt: str) -> None:
+        """One statement, one transaction: on Oracle every DDL commits on its own, so no
+        span pretends to be atomic. A :class:`Batched` statement runs until it changes no
+        row (each run commits)."""
+        self.logger.info("DDL: %s", stmt)
+        while True:
+            with self.transaction() as conn:
+                changed = conn.exec_driver_sql(stmt).rowcount
+            if not isinstance(stmt, Batched) or changed == 0:
+                return
+            if changed < 0:  # a driver that does not count would loop for ever
+                raise RuntimeError(f"cannot tell when batched statement is done: {stmt}")
 
 
 MAX_STRING_SIZE_SQL = "SELECT value FROM v$parameter WHERE name = 'max_string_size'"

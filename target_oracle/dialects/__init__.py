@@ -7,11 +7,12 @@ choices of each database.
 
 from __future__ import annotations
 
-from target_oracle.dialects.base import Column, Dialect, RejectValue
+from target_oracle.dialects.base import Batched, Column, Dialect, RejectValue
 from target_oracle.dialects.oracle import OracleDialect
 from target_oracle.dialects.sqlite import SQLiteDialect
 
 __all__ = [
+    "Batched",
     "Column",
     "Dialect",
     "OracleDialect",

@@ -40,6 +40,11 @@ class Column:
     ctype: T.ColumnType
 
 
+class Batched(str):
+    """A statement run again and again, each run its own transaction, until it changes no
+    row: a table-wide change in bounded pieces (bounded undo, short row locks)."""
+
+
 class RejectValue(ValueError):
     """A value this column cannot hold; the record is quarantined with this message."""
 
@@ -170,6 +175,12 @@ class Dialect:
 
     def widen_column(self, table: str, col: Column, new: T.ColumnType) -> list[str]:
         raise NotImplementedError  # pragma: no cover
+
+    def resume_clob_moves(
+        self, table: str, existing: dict[str, T.ColumnType], columns: Sequence[Column],
+    ) -> tuple[list[str], dict[str, T.ColumnType]]:
+        """Statements finishing interrupted column moves, and the columns once they ran."""
+        return [], existing
 
     # DML ---------------------------------------------------------------------------
     def insert(self, table: str, columns: Sequence[Column], hint: str = "") -> str:

@@ -10,8 +10,20 @@ from typing import Any
 
 from target_oracle import fastcheck
 from target_oracle import types as T
-from target_oracle.dialects.base import ORACLE_TS_FORMAT, Column, Dialect, RejectValue, _json_text
+from target_oracle.dialects.base import (
+    ORACLE_TS_FORMAT,
+    Batched,
+    Column,
+    Dialect,
+    RejectValue,
+    _json_text,
+)
 from target_oracle.naming import needs_quotes_oracle
+
+#: A VARCHAR2 column moving to CLOB is copied into ``<name>__CLOB`` first.
+CLOB_MOVE_SUFFIX = "__CLOB"
+#: Rows copied per transaction while moving a column to CLOB.
+CLOB_COPY_BATCH = 10_000
 
 
 class OracleDialect(Dialect):
@@ -125,15 +137,51 @@ class OracleDialect(Dialect):
     def widen_column(self, table: str, col: Column, new: T.ColumnType) -> list[str]:
         if new.kind == T.STRING:
             return [f"ALTER TABLE {table} MODIFY ({self.q(col.name)} {self.sql_type(new)})"]
-        # VARCHAR2 → CLOB cannot be MODIFYed (ORA-22858): add, copy, drop, rename.
-        tmp = self.q(f"{col.name[:100]}__CLOB")
-        name = self.q(col.name)
+        # VARCHAR2 → CLOB cannot be MODIFYed (ORA-22858): add, copy, set unused, rename.
+        tmp = f"{col.name[:100]}{CLOB_MOVE_SUFFIX}"
+        return [f"ALTER TABLE {table} ADD ({self.q(tmp)} CLOB)",
+                *self._finish_clob_move(table, col.name, tmp)]
+
+    def _finish_clob_move(self, table: str, name: str, tmp: str) -> list[str]:
+        """Copy in batches (each commits: bounded undo), then ``SET UNUSED`` — instant, no
+        table rewrite, unlike DROP COLUMN — and rename. Every step can be re-run."""
+        old, new = self.q(name), self.q(tmp)
         return [
-            f"ALTER TABLE {table} ADD ({tmp} CLOB)",
-            f"UPDATE {table} SET {tmp} = {name}",
-            f"ALTER TABLE {table} DROP COLUMN {name}",
-            f"ALTER TABLE {table} RENAME COLUMN {tmp} TO {name}",
+            Batched(f"UPDATE {table} SET {new} = {old} WHERE {new} IS NULL AND {old} IS NOT "
+                    f"NULL AND ROWNUM <= {CLOB_COPY_BATCH}"),
+            f"ALTER TABLE {table} SET UNUSED ({old})",
+            f"ALTER TABLE {table} RENAME COLUMN {new} TO {old}",
         ]
+
+    def resume_clob_moves(
+        self, table: str, existing: dict[str, T.ColumnType], columns: Sequence[Column],
+    ) -> tuple[list[str], dict[str, T.ColumnType]]:
+        """Finish a VARCHAR2 → CLOB move an interruption left half done (each DDL commits).
+
+        A CLOB column ``<X>__CLOB`` that no property asks for is such a leftover. If ``X``
+        is still there the copy resumes (rows not yet copied); if it is gone (set unused) the
+        copy was complete and only the rename is left. This runs before anything is loaded,
+        whatever the current schema, so no row of ``X`` changes between copy and switch.
+        """
+        wanted = {c.name for c in columns}
+        statements: list[str] = []
+        now = dict(existing)
+        for tmp, ctype in existing.items():
+            if not tmp.endswith(CLOB_MOVE_SUFFIX) or ctype.kind != T.CLOB or tmp in wanted:
+                continue
+            stem = tmp[: -len(CLOB_MOVE_SUFFIX)]
+            names = [n for n in (*existing, *wanted) if n != tmp and n[:100] == stem]
+            name = names[0] if names else (stem if len(stem) < 100 else None)
+            if name is None:
+                continue  # a cut name no column matches any more: nothing safe to do
+            if name in existing:
+                statements += self._finish_clob_move(table, name, tmp)
+            else:
+                statements.append(f"ALTER TABLE {table} RENAME COLUMN {self.q(tmp)} "
+                                  f"TO {self.q(name)}")
+            del now[tmp]
+            now[name] = T.ColumnType(T.CLOB)
+        return statements, now
 
     def merge(
         self, live: str, source: str, columns: Sequence[Column], keys: Sequence[str],
