@@ -208,25 +208,36 @@ class Cursor:
         self._sizes = kwargs or list(args)
         return self._sizes  # type: ignore[no-any-return]
 
-    def var(self, typ: Any, size: int = 0, *args: Any, **kwargs: Any) -> Any:
-        """A fetch/bind variable: only its type is used (an output type handler's)."""
-        return types.SimpleNamespace(type=typ, size=size)
+    def var(self, typ: Any, size: int = 0, arraysize: int = 0, *,
+            outconverter: Any = None, **kwargs: Any) -> Any:
+        """A fetch variable, as an output type handler asks for one (type + converter)."""
+        return types.SimpleNamespace(type=typ, size=size, outconverter=outconverter)
 
     def _fetch_as(self, rows: list[tuple]) -> list[tuple]:
-        """Apply an output type handler that asks for strings (SQLAlchemy's probe)."""
+        """Fetch as python-oracledb does: through the output type handler, if one is set.
+
+        A number column is reported as an unconstrained NUMBER (what an expression or a
+        deep subquery gives), text as VARCHAR2.
+        """
         handler = self.outputtypehandler or self.connection.outputtypehandler
         if handler is None or not rows:
             return rows
-        as_text = []
+        convert: dict[int, Any] = {}
         for i, d in enumerate(self.description or ()):
-            var = handler(self, d[0], oracledb.DB_TYPE_NUMBER, 0, 0, 0)
-            if var is not None and getattr(var, "type", None) in (
-                    oracledb.STRING, oracledb.DB_TYPE_VARCHAR):
-                as_text.append(i)
-        if not as_text:
+            sample = next((r[i] for r in rows if r[i] is not None), None)
+            number = isinstance(sample, (int, float))
+            dtype = oracledb.DB_TYPE_NUMBER if number else oracledb.DB_TYPE_VARCHAR
+            var = handler(self, d[0], dtype, 0, 0, -127 if number else 0)
+            if var is None:
+                continue
+            as_text = var.type in (oracledb.STRING, oracledb.DB_TYPE_VARCHAR, str)
+            conv = var.outconverter
+            convert[i] = lambda v, t=as_text, c=conv: (
+                v if v is None else (c(str(v) if t else v) if c else (str(v) if t else v)))
+        if not convert:
             return rows
-        return [tuple(str(v) if i in as_text and v is not None else v
-                      for i, v in enumerate(r)) for r in rows]
+        return [tuple(convert[i](v) if i in convert else v for i, v in enumerate(r))
+                for r in rows]
 
     def execute(self, statement: str, parameters: Any = None, **kwargs: Any) -> Cursor:
         params = kwargs or parameters
