@@ -3,29 +3,30 @@
 Tenants that give the tap OAuth2 client credentials often have no Basic user at all, so
 `wms-ops` speaks both: `wms_auth_method` `basic` (user + password) or `oauth2` (a bearer
 token from the tenant's identity domain, client id and secret sent by HTTP Basic as IDCS
-expects, refreshed a minute before it expires or once on a 401). A failed login names the
-URL, the user or client and the settings to check; the secret itself never leaves here.
+expects). When to ask for a token is `wms_oauth`'s rule, the tap's too: ahead of expiry, and
+once more when WMS answers 401 to a token the identity domain withdrew early (the request is
+then retried once). A failed login names the URL, the user or client and the settings to
+check; the secret itself never leaves here.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import requests
 
 from orchestrate.config import OpsConfig
+from wms_oauth import BearerAuth, Grant, TokenHolder
 
 DEFAULT_OAUTH_SCOPE = "urn:resource:fusion:scm:logistics:wms:lgfapi/"
-REFRESH_MARGIN_SECONDS = 60.0
 
 
 class WmsLoginError(RuntimeError):
     """WMS refused our credentials (or the token endpoint did)."""
 
 
-class _BearerToken(requests.auth.AuthBase):
-    """Client-credentials bearer auth with a cached token."""
+class _ClientCredentials:
+    """The token request of the client-credentials grant (the holder decides when)."""
 
     def __init__(self, cfg: OpsConfig, session: requests.Session) -> None:
         if not (cfg.wms_oauth_token_url and cfg.wms_oauth_client_id):
@@ -37,16 +38,11 @@ class _BearerToken(requests.auth.AuthBase):
         self.scope = cfg.wms_oauth_scope or DEFAULT_OAUTH_SCOPE
         self.timeout = cfg.wms_timeout_seconds
         self._session = session
-        self._token: str | None = None
-        self._expires_at = 0.0
 
     def __repr__(self) -> str:
-        return f"_BearerToken(client={self.client_id!r}, <secret redacted>)"
+        return f"_ClientCredentials(client={self.client_id!r}, <secret redacted>)"
 
-    def invalidate(self) -> None:
-        self._token = None
-
-    def _fetch(self) -> str:
+    def __call__(self) -> Grant:
         try:
             resp = self._session.post(
                 self.url, auth=(self.client_id, self._secret), timeout=self.timeout,
@@ -60,15 +56,7 @@ class _BearerToken(requests.auth.AuthBase):
                 f"with HTTP {resp.status_code} (check wms_oauth_client_id, "
                 "wms_oauth_client_secret and wms_oauth_scope)")
         body = resp.json()
-        lifetime = float(body.get("expires_in") or 3600)
-        self._expires_at = time.monotonic() + lifetime - min(REFRESH_MARGIN_SECONDS, lifetime / 10)
-        return str(body["access_token"])
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        if self._token is None or time.monotonic() >= self._expires_at:
-            self._token = self._fetch()
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
+        return Grant(str(body["access_token"]), float(body.get("expires_in") or 3600))
 
 
 class WmsClient:
@@ -80,10 +68,11 @@ class WmsClient:
         self.base = cfg.wms_base_url.rstrip("/") + "/wms/lgfapi/v10/entity"
         self.session = requests.Session()
         self.timeout = cfg.wms_timeout_seconds
-        self._bearer: _BearerToken | None = None
+        self.tokens: TokenHolder | None = None
         method = (cfg.wms_auth_method or "basic").lower()
         if method == "oauth2":
-            self._bearer = _BearerToken(cfg, self.session)
+            self.tokens = TokenHolder(_ClientCredentials(cfg, self.session))
+            self.session.auth = BearerAuth(self.tokens)
             self.who = f"oauth client '{cfg.wms_oauth_client_id}'"
         elif method == "basic":
             if cfg.wms_username:
@@ -93,11 +82,8 @@ class WmsClient:
             raise WmsLoginError(f"wms_auth_method '{cfg.wms_auth_method}' is not basic or oauth2")
 
     def _get(self, url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        resp = self.session.get(url, params=params, timeout=self.timeout, auth=self._bearer)
-        if resp.status_code == 401 and self._bearer is not None:  # token revoked or expired
-            self._bearer.invalidate()
-            resp = self.session.get(url, params=params, timeout=self.timeout, auth=self._bearer)
-        if resp.status_code in (401, 403):
+        resp = self.session.get(url, params=params, timeout=self.timeout)
+        if resp.status_code in (401, 403):  # with OAuth2, after one retry with a new token
             raise WmsLoginError(
                 f"WMS answered {resp.status_code} to {self.who} for {url.split('?')[0]} "
                 "(check the wms_* login settings of wms-ops and the user's lgfapi access)")
