@@ -17,6 +17,10 @@ Rules (also in ``target_oracle/README.md``), applied in this order:
    sorted order of the *original* property names, the first keeps the name, later ones
    get ``_2``, ``_3``, … (re-shortened by rule 5 if needed). Sorting makes the result
    independent of the order properties arrive in, so every run maps the same way.
+   The target's own names (:data:`RESERVED_COLUMNS`: the snapshot table's version and
+   sequence columns, the dedup alias ``RN__``) count as taken before any property, so a
+   property ``rn__`` becomes ``RN___2`` instead of a duplicate column (ORA-00957) or an
+   ambiguous one (ORA-00918).
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ ORACLE_RESERVED = frozenset(
     )
 )
 
+#: Column names the target itself uses next to the properties' (upper case).
+RESERVED_COLUMNS = frozenset(("RN__", "_SDC_SNAPSHOT_VERSION", "_SDC_SNAPSHOT_SEQ"))
+
 _BAD_CHARS = re.compile(r"[^A-Za-z0-9_$#]")
 _PLAIN_ORACLE = re.compile(r"^[A-Z][A-Z0-9_$#]*$")
 
@@ -71,7 +78,7 @@ def assign_column_names(
     properties: Iterable[str], *, upper: bool = True, max_bytes: int = 128
 ) -> dict[str, str]:
     """Map property names to unique column names (rule 6: sorted, then ``_2``, ``_3``…)."""
-    taken: set[str] = set()
+    taken: set[str] = set(RESERVED_COLUMNS)
     mapping: dict[str, str] = {}
     for prop in sorted(properties):
         base = conform_identifier(prop, upper=upper, max_bytes=max_bytes)
