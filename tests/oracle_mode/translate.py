@@ -153,7 +153,45 @@ def dml(sql: str) -> str:
         return merge(tree).sql
     if isinstance(tree, exp.Command):
         raise EmulatorGap(f"statement not emulated: {sql[:200]}")
+    limited = _rownum(tree)
+    if limited is not None:
+        return limited
     return tree.sql(dialect="sqlite")
+
+
+def _rownum(tree: exp.Expression) -> str | None:
+    """``… WHERE cond AND ROWNUM <= n`` (a top-level conjunct): at most n rows.
+
+    A SELECT gets ``LIMIT n``; an UPDATE / DELETE gets ``rowid IN (SELECT rowid … LIMIT n)``.
+    Any other use of ROWNUM is an :class:`EmulatorGap`.
+    """
+    if not any(c.name.upper() == "ROWNUM" and not c.table for c in tree.find_all(exp.Column)):
+        return None
+    where = tree.args.get("where")
+    conjuncts = ([] if where is None else list(where.this.flatten())
+                 if isinstance(where.this, exp.And) else [where.this])
+    limit: exp.Expression | None = None
+    rest = []
+    for c in conjuncts:
+        if (isinstance(c, (exp.LTE, exp.LT)) and isinstance(c.this, exp.Column)
+                and c.this.name.upper() == "ROWNUM" and not c.this.table):
+            limit = c.expression if isinstance(c, exp.LTE) else exp.Sub(
+                this=c.expression.copy(), expression=exp.Literal.number(1))
+        else:
+            rest.append(c)
+    if limit is None or not isinstance(tree, (exp.Select, exp.Update, exp.Delete)):
+        raise EmulatorGap(f"ROWNUM use not emulated: {tree.sql()[:200]}")
+    cond = exp.and_(*rest) if rest else exp.true()
+    if isinstance(tree, exp.Select):
+        out = tree.copy()
+        out.set("where", exp.Where(this=cond))
+        return f"{out.sql(dialect='sqlite')} LIMIT {limit.sql(dialect='sqlite')}"
+    table = tree.this
+    inner = (f"SELECT rowid FROM {table.sql(dialect='sqlite')} WHERE "
+             f"{cond.sql(dialect='sqlite')} LIMIT {limit.sql(dialect='sqlite')}")
+    out = tree.copy()
+    out.set("where", exp.Where(this=exp.condition(f"rowid IN ({inner})", dialect="sqlite")))
+    return str(out.sql(dialect="sqlite"))
 
 
 @dataclass(frozen=True)

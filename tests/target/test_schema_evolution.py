@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 
-import pytest
-
 from target_oracle import types as T
 from target_oracle.dialects import Column, OracleDialect
 from target_oracle.naming import assign_column_names, conform_identifier
@@ -88,8 +86,6 @@ def _with_code_length(length: int) -> dict:
     return schema
 
 
-@pytest.mark.oracle_xfail(5, "the CLOB move runs UPDATE then DROP COLUMN in one transaction: "
-                             "the DDL commits the copy (ContractViolation)")
 def test_strings_widen_then_move_to_clob_keeping_every_value(wh):
     for i, length in enumerate((20, 200, 5000), start=1):
         wh.run([schema_msg(schema=_with_code_length(length)),
