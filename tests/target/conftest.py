@@ -67,7 +67,14 @@ def state(value: Any) -> dict:
     return {"type": "STATE", "value": {"bookmarks": {"order_hdr": {"p": value}}}}
 
 
-BOTH_BACKENDS = {"test_upsert", "test_snapshot", "test_schema_evolution", "test_quarantine"}
+BOTH_BACKENDS = {"test_upsert", "test_snapshot", "test_schema_evolution", "test_quarantine",
+                 "test_oracle_defects_rejects", "test_oracle_defects_names",
+                 "test_oracle_defects_keys"}
+#: Tests of those modules whose assertions are about SQLite storage (exact decimal text,
+#: lower-case names, '' as a value): kept off oracle-mode here, without editing their files.
+SQLITE_STORAGE = {"test_decimal_key_rejected_in_snapshot_stays_live",
+                  "test_empty_string_key_loads_where_it_is_a_value",
+                  "test_a_snapshot_table_left_without_its_index_gets_it_on_the_next_run"}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -77,7 +84,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     module = metafunc.module.__name__.rsplit(".", 1)[-1]
     if chosen is not None:
         names = list(chosen.args)
-    elif module in BOTH_BACKENDS and not metafunc.definition.get_closest_marker("sqlite_only"):
+    elif (module in BOTH_BACKENDS and metafunc.function.__name__ not in SQLITE_STORAGE
+          and not metafunc.definition.get_closest_marker("sqlite_only")):
         names = ["sqlite", "oracle-mode"]
     else:
         names = ["sqlite"]
