@@ -135,13 +135,23 @@ class SnapshotMixin:
         state.version, state.seen = version, 0
 
     def _flush_snapshot(self, rows: list[tuple], rejects: list[tuple]) -> None:
-        """Append rows to the snapshot staging table (plain array insert, no merge)."""
+        """Append rows to the snapshot staging table (plain array insert, no merge).
+
+        With ``use_direct_path`` the load commits on its own (python-oracledb's direct path
+        cannot join a transaction), so it runs first and alone; the audit row — recording
+        what the load committed — and the rejects follow in their own transaction. A failure
+        in between leaves staged rows without their audit row and fails the run before its
+        STATE is emitted: the tap re-sends the snapshot, its rows are staged again, and the
+        publish takes one row per key (greatest version column, then last staged), so
+        nothing reaches the live table twice and the rerun's audit rows are complete.
+        """
         d, started = self.connector.dialect, audit.utc_now_text()
         cols = self.snapshot_columns()
         snap = self.ref(self.snap_table)
         params = self.audit_params("batch", started, rejected=len(rejects),
                                    inserted=len(rows), table_version=rows[0][-2])
-        direct = d.name == "oracle" and self.config.get("use_direct_path")
+        direct = d.name == "oracle" and self.config.get("use_direct_path") and (
+            self._direct_path_available())
         if direct:
             self._direct_path_load(cols, rows)
         with self.connector.transaction() as conn:
@@ -150,6 +160,22 @@ class SnapshotMixin:
                                      execution_options=self._sizes(extra=2))
             conn.exec_driver_sql(audit.insert_row_sql(d, self.ref(self.audit_table)), params)
             self._write_rejects(conn, rejects)
+
+    def _direct_path_available(self) -> bool:
+        """``Connection.direct_path_load`` exists from python-oracledb 3.4 (the pinned
+        minimum); an older driver in the environment loads by array insert, with a warning."""
+        raw = self.connector.held().connection.dbapi_connection
+        if hasattr(raw, "direct_path_load"):
+            return True
+        if not self.__dict__.get("_warned_no_direct_path"):
+            self.__dict__["_warned_no_direct_path"] = True  # once per stream and run
+            import oracledb
+
+            self.logger.warning(
+                "use_direct_path is on, but python-oracledb %s has no "
+                "Connection.direct_path_load (3.4+): loading snapshots by array insert",
+                getattr(oracledb, "__version__", "?"))
+        return False
 
     def _direct_path_load(self, cols: list[Column], rows: list[tuple]) -> None:
         """Oracle direct path (``Connection.direct_path_load``) into the snapshot table."""
@@ -164,6 +190,8 @@ class SnapshotMixin:
                     out[i] = parsed.date() if cols[i].ctype.kind == T.DATE else parsed
             return tuple(out)
 
+        if self.connector.held().in_transaction():  # the load would commit it
+            raise RuntimeError("direct-path load requested inside an open transaction")
         owner = self.db_schema or raw.username.upper()  # type: ignore[union-attr]
         raw.direct_path_load(owner, self.snap_table, [c.name for c in cols],  # type: ignore[union-attr]
                              [native(r) for r in rows] if idx else rows)
