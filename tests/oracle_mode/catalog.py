@@ -249,6 +249,10 @@ def dictionary_views(conn: sqlite3.Connection, owner: str) -> None:
                                    WHERE g.name = m.name) THEN 'Y' ELSE 'N' END AS TEMPORARY
           FROM main.sqlite_master m WHERE m.type = 'table' AND {hide};
         CREATE TEMP VIEW IF NOT EXISTS USER_TABLES AS SELECT * FROM ALL_TABLES;
+        CREATE TEMP VIEW IF NOT EXISTS ALL_VIEWS AS
+          SELECT '{owner}' AS OWNER, m.name AS VIEW_NAME FROM main.sqlite_master m
+          WHERE m.type = 'view' AND {hide};
+        CREATE TEMP VIEW IF NOT EXISTS USER_VIEWS AS SELECT * FROM ALL_VIEWS;
         CREATE TEMP VIEW IF NOT EXISTS ALL_INDEXES AS
           SELECT '{owner}' AS OWNER, ORA_INDEX_NAME(il.name, il.origin, m.sql) AS INDEX_NAME,
                  '{owner}' AS TABLE_OWNER, m.name AS TABLE_NAME, 'NORMAL' AS INDEX_TYPE,

@@ -1,0 +1,74 @@
+"""wms-ops reads an Oracle warehouse through python-oracledb's contract (oracle mode).
+
+The target loads the warehouse through its Oracle path on the emulator
+(:mod:`tests.oracle_mode`); ops' :class:`orchestrate.warehouse.Warehouse` then reads it with
+the same driver stand-in, so every statement ops sends — table lookup, the audit sums, live
+counts and ids — is checked as python-oracledb would check it and run with Oracle's names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrate.warehouse import Warehouse
+from target_oracle.target import TargetOracle
+from tests import oracle_mode
+from tests.target.conftest import V2, marker, rec, schema_msg, ts
+
+
+def load(url: str, messages: list[dict], **config: Any) -> None:
+    target = TargetOracle(config={"sqlalchemy_url": url, "table_prefix": "WMS_", **config})
+    with contextlib.redirect_stdout(io.StringIO()):
+        target.listen(io.StringIO("".join(json.dumps(m) + "\n" for m in messages)))
+
+
+@pytest.fixture
+def loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Any]:
+    path = str(tmp_path / "wh.db")
+    server = oracle_mode.server(path)
+    url = oracle_mode.oracle_url(path)
+    monkeypatch.setenv("MELTANO_RUN_ID", "runupsert")
+    load(url, [schema_msg(), rec(1, ts(1), code="a"), rec(2, ts(1), code="b"),
+               rec(3, ts(1), code="c")], load_method="upsert")
+    monkeypatch.setenv("MELTANO_RUN_ID", "runfull")
+    load(url, [schema_msg(), marker(V2), rec(1, ts(2), version=V2, code="a2"),
+               rec(3, ts(1), version=V2, code="c"), marker(V2)])
+    return url, server
+
+
+def test_ops_reads_audit_counts_and_live_rows_through_the_driver_contract(loaded):
+    url, server = loaded
+    wh = Warehouse(url, "WMS_")
+    try:
+        counts = wh.audit_counts()
+        assert sorted(counts) == ["runfull", "runupsert"]
+        (upsert,) = counts["runupsert"]
+        assert (upsert.stream, upsert.table_name) == ("order_hdr", "WMS_ORDER_HDR")
+        assert upsert.effective["inserted"] == 3
+        (full,) = counts["runfull"]
+        assert full.published
+        assert {k: full.effective[k] for k in ("updated", "unchanged", "deleted")} == {
+            "updated": 1, "unchanged": 1, "deleted": 1}
+        assert wh.live_count("WMS_ORDER_HDR") == 2
+        assert wh.live_ids("WMS_ORDER_HDR") == {"1", "3"}
+        assert wh.audit_counts(["runupsert"]).keys() == {"runupsert"}
+    finally:
+        wh.dispose()
+    assert not server.violations
+
+
+def test_a_missing_table_is_oracles_error_not_an_empty_answer(loaded):
+    url, _ = loaded
+    wh = Warehouse(url, "OTHER_")
+    try:
+        assert wh.audit_counts() == {}  # no audit table yet: nothing to report
+        with pytest.raises(Exception, match="ORA-00942"):
+            wh.live_count("OTHER_ORDER_HDR")
+    finally:
+        wh.dispose()
