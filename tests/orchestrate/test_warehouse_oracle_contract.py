@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from orchestrate.leases import LeaseLock
 from orchestrate.warehouse import Warehouse
 from target_oracle.target import TargetOracle
 from tests import oracle_mode
@@ -72,3 +73,27 @@ def test_a_missing_table_is_oracles_error_not_an_empty_answer(loaded):
             wh.live_count("OTHER_ORDER_HDR")
     finally:
         wh.dispose()
+
+
+def test_the_lease_table_works_through_the_driver_contract(tmp_path):
+    path = str(tmp_path / "locks.db")
+    server = oracle_mode.server(path)
+    url = oracle_mode.oracle_url(path)
+    first = LeaseLock(url, "wms:full", 300)
+    second = LeaseLock(url, "wms:full", 300)
+    try:
+        assert first.try_acquire({"host": "a"})
+        assert not second.try_acquire({"host": "b"})  # ORA-00001 on the key: held
+        assert second.holder() == {"host": "a"}
+        assert first.renew()
+        first.release()
+        assert second.try_acquire({"host": "b"})
+        stale = LeaseLock(url, "wms:incr", 0)
+        assert stale.try_acquire({"host": "gone"})
+        taker = LeaseLock(url, "wms:incr", 300)
+        assert taker.try_acquire({"host": "c"})  # expired: compare-and-delete, then insert
+        assert taker.holder() == {"host": "c"}
+    finally:
+        for lock in (first, second):
+            lock.engine.dispose()
+    assert not server.violations
