@@ -14,6 +14,44 @@ pytestmark = pytest.mark.e2e
 INCREMENTAL_STATE = "dev:tap-oracle-wms-incremental-to-target-oracle-incremental"
 
 
+def _config(project, plugin: str, environment: str, **env: str) -> dict:
+    saved = dict(project.env)
+    project.env.update(env)
+    try:
+        out = project.meltano("--environment", environment, "config", "print", plugin).stdout
+    finally:
+        project.env.clear()
+        project.env.update(saved)
+    return json.loads(out)
+
+
+def test_staging_and_prod_give_wms_ops_the_targets_schema(project) -> None:
+    for environment in ("staging", "prod"):
+        ops = _config(project, "wms-ops", environment, ORACLE_SCHEMA="WMS_DW")
+        target = _config(project, "target-oracle", environment, ORACLE_SCHEMA="WMS_DW")
+        assert ops["target_schema"] == target["default_target_schema"] == "WMS_DW", environment
+
+
+def test_history_and_reconcile_find_a_load_into_the_target_schema(project, simulator) -> None:
+    """A target given a schema (as in staging/prod) and wms-ops given the same: on SQLite the
+    target ignores the schema, and so must wms-ops, or it finds nothing."""
+    project.env["TARGET_ORACLE_DEFAULT_TARGET_SCHEMA"] = "WMS_DW"
+    project.env["WMS_OPS_TARGET_SCHEMA"] = "WMS_DW"
+    project.meltano("run", "full_sync")  # reconciles at its end
+
+    out = project.meltano("invoke", "wms-ops", "history", "--format", "json").stdout
+    [full] = json.loads(out)
+    assert full["outcome"] == "success"
+    loaded = {e["stream"]: e["inserted"] for e in full["entities"]}
+    assert loaded == {e: len(simulator.store.ids(e)) for e in ENTITIES}
+    out = project.meltano("invoke", "wms-ops", "history", "--reconciliation").stdout
+    report = {r["entity"]: r for r in json.loads(out)}
+    assert sorted(report) == sorted(ENTITIES)
+    for entity, row in report.items():
+        assert row["error"] is None, row
+        assert row["table_rows"] == row["wms_rows"] == len(simulator.store.ids(entity)), row
+
+
 def test_history_matches_the_runs(project, simulator) -> None:
     ids_before = {e: len(simulator.store.ids(e)) for e in ENTITIES}
     project.meltano("run", "full_sync")
