@@ -30,9 +30,11 @@ def server(path: str, **options: Any) -> Server:
     return srv
 
 
-def oracle_url(path: str) -> str:
-    """An Oracle URL whose engine talks to the emulated database in ``path``."""
-    return f"oracle+oracledb://?plugin={PLUGIN}&oracle_mode_db={quote(str(path), safe='')}"
+def oracle_url(path: str, user: str | None = None) -> str:
+    """An Oracle URL whose engine talks to the emulated database in ``path`` (logged in as
+    ``user``: the server's owner by default, or one of its ``schemas``)."""
+    url = f"oracle+oracledb://?plugin={PLUGIN}&oracle_mode_db={quote(str(path), safe='')}"
+    return f"{url}&oracle_mode_user={quote(user)}" if user else url
 
 
 class OracleModePlugin(CreateEnginePlugin):
@@ -41,12 +43,13 @@ class OracleModePlugin(CreateEnginePlugin):
     def __init__(self, url: Any, kwargs: dict[str, Any]) -> None:
         super().__init__(url, kwargs)
         self.server = server(url.query["oracle_mode_db"])
+        self.user = url.query.get("oracle_mode_user")
 
     def update_url(self, url: Any) -> Any:
-        return url.difference_update_query(["oracle_mode_db"])
+        return url.difference_update_query(["oracle_mode_db", "oracle_mode_user"])
 
     def handle_dialect_kwargs(self, dialect_cls: Any, dialect_args: dict[str, Any]) -> None:
-        dialect_args["dbapi"] = self.server.module()
+        dialect_args["dbapi"] = self.server.module(self.user)
 
 
 plugins.register(PLUGIN, __name__, "OracleModePlugin")

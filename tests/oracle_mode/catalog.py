@@ -139,15 +139,15 @@ def fetch_text(value: Any) -> Any:
     return value
 
 
-def check_value(pending: Pending, owner: str, max_string_bytes: int
-                ) -> Callable[[Any, str, str, str], int]:
-    """``ORA_CHECK(value, declared type, table, column)``, called by the row triggers."""
+def check_value(pending: Pending, max_string_bytes: int
+                ) -> Callable[[Any, str, str, str, str], int]:
+    """``ORA_CHECK(value, declared type, owner, table, column)``, called by row triggers."""
 
     def fail(code: int, text: str) -> int:
         pending.error = oracle_error(code, text)
         raise ValueError(text)
 
-    def fn(value: Any, decl: str, table: str, column: str) -> int:
+    def fn(value: Any, decl: str, owner: str, table: str, column: str) -> int:
         if value is None:
             return 1
         t = parse_type(decl, max_string_bytes)
@@ -199,16 +199,15 @@ def oracle_error_for(exc: sqlite3.Error, pending: Pending, owner: str) -> Except
     return EmulatorGap(f"SQLite refused the translated statement: {text}")
 
 
-def register(conn: sqlite3.Connection, pending: Pending, owner: str,
+def register(conn: sqlite3.Connection, pending: Pending, user: str,
              max_string_bytes: int) -> None:
-    """SQL functions the target's statements (and the triggers) call."""
+    """SQL functions the target's statements (and the triggers) call; ``user`` logged in."""
     conn.create_function("TO_TIMESTAMP_TZ", 2, to_timestamp_tz(pending), deterministic=True)
     conn.create_function("TO_DATE", 2, to_date(pending), deterministic=True)
-    conn.create_function("SYS_CONTEXT", 2, lambda ns, key: owner if str(key).upper() in {
+    conn.create_function("SYS_CONTEXT", 2, lambda ns, key: user if str(key).upper() in {
         "CURRENT_SCHEMA", "SESSION_USER", "CURRENT_USER"} else None)
     conn.create_function("NVL", 2, lambda a, b: b if a is None else a, deterministic=True)
-    conn.create_function("ORA_INDEX_NAME", 3, _index_name, deterministic=True)
-    conn.create_function("ORA_CHECK", 4, check_value(pending, owner, max_string_bytes))
+    conn.create_function("ORA_CHECK", 5, check_value(pending, max_string_bytes))
     for spec, name in (("DATA_TYPE", "data_type"), ("DATA_LENGTH", "data_length"),
                        ("DATA_PRECISION", "precision"), ("DATA_SCALE", "scale"),
                        ("CHAR_LENGTH", "char_length"), ("CHAR_USED", "char_used")):
@@ -218,83 +217,23 @@ def register(conn: sqlite3.Connection, pending: Pending, owner: str,
             deterministic=True)
 
 
-def _index_name(name: str, origin: str, table_sql: str) -> str:
-    """A primary key's index is named after its constraint in Oracle."""
-    if origin == "pk":
-        m = re.search(r"CONSTRAINT\s+\"?([^\s\"]+)\"?\s+PRIMARY\s+KEY", table_sql or "", re.I)
-        if m:
-            return m.group(1).upper()
-    return name
-
-
-def dictionary_views(conn: sqlite3.Connection, owner: str) -> None:
-    """``ALL_TAB_COLUMNS``, ``USER_TAB_COLUMNS``, ``ALL_TABLES``, ``USER_TABLES``, ``DUAL``."""
-    hide = f"m.name NOT LIKE '{INTERNAL_PREFIX}%' AND m.name NOT LIKE 'sqlite_%'"
-    conn.executescript(f"""
-        CREATE TEMP VIEW IF NOT EXISTS ALL_TAB_COLUMNS AS
-          SELECT '{owner}' AS OWNER, m.name AS TABLE_NAME, p.name AS COLUMN_NAME,
-                 ORA_DATA_TYPE(p.type) AS DATA_TYPE, ORA_DATA_LENGTH(p.type) AS DATA_LENGTH,
-                 ORA_DATA_PRECISION(p.type) AS DATA_PRECISION,
-                 ORA_DATA_SCALE(p.type) AS DATA_SCALE,
-                 CASE p."notnull" WHEN 1 THEN 'N' ELSE 'Y' END AS NULLABLE,
-                 p.cid + 1 AS COLUMN_ID, ORA_CHAR_LENGTH(p.type) AS CHAR_LENGTH,
-                 ORA_CHAR_USED(p.type) AS CHAR_USED
-          FROM main.sqlite_master m JOIN pragma_table_info(m.name, 'main') p
-          WHERE m.type = 'table' AND {hide};
-        CREATE TEMP VIEW IF NOT EXISTS USER_TAB_COLUMNS AS
-          SELECT * FROM ALL_TAB_COLUMNS;
-        CREATE TEMP VIEW IF NOT EXISTS ALL_TABLES AS
-          SELECT '{owner}' AS OWNER, m.name AS TABLE_NAME,
-                 CASE WHEN EXISTS (SELECT 1 FROM main.{INTERNAL_PREFIX}_GTT g
-                                   WHERE g.name = m.name) THEN 'Y' ELSE 'N' END AS TEMPORARY
-          FROM main.sqlite_master m WHERE m.type = 'table' AND {hide};
-        CREATE TEMP VIEW IF NOT EXISTS USER_TABLES AS SELECT * FROM ALL_TABLES;
-        CREATE TEMP VIEW IF NOT EXISTS ALL_VIEWS AS
-          SELECT '{owner}' AS OWNER, m.name AS VIEW_NAME FROM main.sqlite_master m
-          WHERE m.type = 'view' AND {hide};
-        CREATE TEMP VIEW IF NOT EXISTS USER_VIEWS AS SELECT * FROM ALL_VIEWS;
-        CREATE TEMP VIEW IF NOT EXISTS ALL_INDEXES AS
-          SELECT '{owner}' AS OWNER, ORA_INDEX_NAME(il.name, il.origin, m.sql) AS INDEX_NAME,
-                 '{owner}' AS TABLE_OWNER, m.name AS TABLE_NAME, 'NORMAL' AS INDEX_TYPE,
-                 CASE il."unique" WHEN 1 THEN 'UNIQUE' ELSE 'NONUNIQUE' END AS UNIQUENESS
-          FROM main.sqlite_master m JOIN pragma_index_list(m.name, 'main') il
-          WHERE m.type = 'table' AND {hide};
-        CREATE TEMP VIEW IF NOT EXISTS USER_INDEXES AS SELECT * FROM ALL_INDEXES;
-        CREATE TEMP VIEW IF NOT EXISTS ALL_IND_COLUMNS AS
-          SELECT '{owner}' AS INDEX_OWNER, ORA_INDEX_NAME(il.name, il.origin, m.sql) AS INDEX_NAME,
-                 '{owner}' AS TABLE_OWNER, m.name AS TABLE_NAME, ii.name AS COLUMN_NAME,
-                 ii.seqno + 1 AS COLUMN_POSITION
-          FROM main.sqlite_master m JOIN pragma_index_list(m.name, 'main') il
-               JOIN pragma_index_info(il.name, 'main') ii
-          WHERE m.type = 'table' AND {hide};
-        CREATE TEMP VIEW IF NOT EXISTS USER_IND_COLUMNS AS SELECT * FROM ALL_IND_COLUMNS;
-        CREATE TEMP VIEW IF NOT EXISTS ALL_CONSTRAINTS AS
-          SELECT '{owner}' AS OWNER, ORA_INDEX_NAME(il.name, il.origin, m.sql) AS CONSTRAINT_NAME,
-                 'P' AS CONSTRAINT_TYPE, m.name AS TABLE_NAME
-          FROM main.sqlite_master m JOIN pragma_index_list(m.name, 'main') il
-          WHERE m.type = 'table' AND il.origin = 'pk' AND {hide};
-        CREATE TEMP VIEW IF NOT EXISTS USER_CONSTRAINTS AS SELECT * FROM ALL_CONSTRAINTS;
-        CREATE TEMP VIEW IF NOT EXISTS DUAL AS SELECT 'X' AS DUMMY;
-    """)
-
-
-def check_triggers(conn: sqlite3.Connection, table: str) -> None:
-    """(Re)create the row triggers of ``table`` from its current columns."""
-    drop_triggers(conn, table)
-    cols = conn.execute("SELECT name, type FROM pragma_table_info(?)", (table,)).fetchall()
+def check_triggers(conn: sqlite3.Connection, db: str, owner: str, table: str) -> None:
+    """(Re)create the row triggers of ``table`` (in SQLite database ``db``) from its columns."""
+    drop_triggers(conn, db, table)
+    cols = conn.execute("SELECT name, type FROM pragma_table_info(?, ?)", (table, db)).fetchall()
     if not cols:
         return
     for op in ("INSERT", "UPDATE"):
         calls = ", ".join(
-            f"ORA_CHECK(NEW.{_q(name)}, {_lit(decl)}, {_lit(table)}, {_lit(name)})"
-            for name, decl in cols)
-        conn.execute(f"CREATE TRIGGER {_q(f'{INTERNAL_PREFIX}_{op[0]}_{table}')} BEFORE {op} "
-                     f"ON {_q(table)} BEGIN SELECT {calls}; END")
+            f"ORA_CHECK(NEW.{_q(name)}, {_lit(decl)}, {_lit(owner)}, {_lit(table)}, "
+            f"{_lit(name)})" for name, decl in cols)
+        conn.execute(f"CREATE TRIGGER {_q(db)}.{_q(f'{INTERNAL_PREFIX}_{op[0]}_{table}')} "
+                     f"BEFORE {op} ON {_q(table)} BEGIN SELECT {calls}; END")
 
 
-def drop_triggers(conn: sqlite3.Connection, table: str) -> None:
+def drop_triggers(conn: sqlite3.Connection, db: str, table: str) -> None:
     for op in ("I", "U"):
-        conn.execute(f"DROP TRIGGER IF EXISTS {_q(f'{INTERNAL_PREFIX}_{op}_{table}')}")
+        conn.execute(f"DROP TRIGGER IF EXISTS {_q(db)}.{_q(f'{INTERNAL_PREFIX}_{op}_{table}')}")
 
 
 def _q(name: str) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 import oracledb
 
-from tests.oracle_mode import catalog, contract, ddl
+from tests.oracle_mode import catalog, contract, ddl, dictionary
 from tests.oracle_mode.contract import ContractViolation, oracle_error
 from tests.oracle_mode.translate import EmulatorGap, MergeOnColumnUpdated, dml, merge_plan
 
@@ -34,6 +34,9 @@ class Server:
     owner: str = "LOADER"
     version: str = "19.0.0.0.0"
     max_string_bytes: int = 4000  # 32767 for MAX_STRING_SIZE=EXTENDED (Autonomous)
+    #: Other users / schemas (each its own SQLite file beside ``path``); privileges between
+    #: them are not emulated, names are: an unqualified name is the login's own table.
+    schemas: tuple[str, ...] = ()
     violations: list[str] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
 
@@ -42,11 +45,12 @@ class Server:
         major, minor = (int(x) for x in self.version.split(".")[:2])
         return 128 if (major, minor) >= (12, 2) else 30
 
-    def module(self) -> types.SimpleNamespace:
-        """The ``dbapi`` module SQLAlchemy gets: oracledb's names, this server's connect."""
+    def module(self, user: str | None = None) -> types.SimpleNamespace:
+        """The ``dbapi`` module SQLAlchemy gets: oracledb's names, this server's connect
+        (as ``user``, default the owner)."""
         mod = types.SimpleNamespace(**{k: getattr(oracledb, k) for k in dir(oracledb)
                                        if not k.startswith("__")})
-        mod.connect = lambda *a, **kw: Connection(self)
+        mod.connect = lambda *a, **kw: Connection(self, (user or self.owner).upper())
         mod.version = oracledb.__version__
         return mod
 
@@ -56,34 +60,37 @@ class Connection:
 
     thin = True
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server, user: str) -> None:
         self.server = server
         self.version = server.version
         self.max_identifier_length = server.max_identifier_length
-        self.username = server.owner
+        self.username = user
         self.autocommit = False
         self.outputtypehandler: Any = None
         self.inputtypehandler: Any = None
         self.stmtcachesize = 20
         self.pending = catalog.Pending()
+        #: Oracle schema → SQLite database holding it.
+        self.schemas = {server.owner: "main", **{s.upper(): s.upper() for s in server.schemas}}
+        if user not in self.schemas:
+            raise oracle_error(1017, "invalid credential or not authorized; logon denied")
+        self.current = self.schemas[user]
         self.db = sqlite3.connect(server.path, isolation_level=None, check_same_thread=False,
                                   timeout=60)
         self.db.execute("PRAGMA foreign_keys=OFF")
-        self.db.execute(f"CREATE TABLE IF NOT EXISTS {catalog.INTERNAL_PREFIX}_GTT "
-                        "(name TEXT PRIMARY KEY)")
-        catalog.register(self.db, self.pending, server.owner, server.max_string_bytes)
-        catalog.dictionary_views(self.db, server.owner)
-        compat = ".".join(server.version.split(".")[:3])
-        self.db.executescript(f"""
-            CREATE TEMP VIEW IF NOT EXISTS "V$PARAMETER" AS
-              SELECT 'compatible' AS NAME, '{compat}' AS VALUE
-              UNION ALL SELECT 'max_string_size',
-                '{"EXTENDED" if server.max_string_bytes > 4000 else "STANDARD"}';
-            CREATE TEMP VIEW IF NOT EXISTS NLS_SESSION_PARAMETERS AS
-              SELECT 'NLS_NUMERIC_CHARACTERS' AS PARAMETER, '.,' AS VALUE;
-        """)
+        for schema, db in self.schemas.items():
+            if db != "main":
+                self.db.execute(f'ATTACH DATABASE ? AS "{db}"', (f"{server.path}.{schema}.db",))
+            self.db.execute(f'CREATE TABLE IF NOT EXISTS "{db}".{catalog.INTERNAL_PREFIX}_GTT '
+                            "(name TEXT PRIMARY KEY)")
+        catalog.register(self.db, self.pending, user, server.max_string_bytes)
+        dictionary.create_views(self.db, self.schemas, user, server.version,
+                                server.max_string_bytes)
         self.in_txn = False
         self.dirty: str | None = None  # the first uncommitted DML, while there is one
+
+    def owner_of(self, db: str) -> str:
+        return next(s for s, d in self.schemas.items() if d == db)
 
     # transactions --------------------------------------------------------------------
     def begin(self) -> None:
@@ -93,9 +100,10 @@ class Connection:
 
     def commit(self) -> None:
         if self.in_txn:
-            for (name,) in self.db.execute(
-                    f"SELECT name FROM {catalog.INTERNAL_PREFIX}_GTT").fetchall():
-                self.db.execute(f'DELETE FROM "{name}"')  # ON COMMIT DELETE ROWS
+            for db in self.schemas.values():
+                for (name,) in self.db.execute(
+                        f'SELECT name FROM "{db}".{catalog.INTERNAL_PREFIX}_GTT').fetchall():
+                    self.db.execute(f'DELETE FROM "{db}"."{name}"')  # ON COMMIT DELETE ROWS
             self.db.execute("COMMIT")
         self.in_txn, self.dirty = False, None
 
@@ -128,10 +136,11 @@ class Connection:
                          data: Any, *, batch_size: int = 2**32 - 1) -> None:
         """Rows straight into the table, committed by the load itself."""
         self.implicit_commit(f"direct_path_load into {table_name}")
-        if schema_name.upper() != self.server.owner:
-            raise EmulatorGap(f"direct path into another schema ({schema_name})")
-        decls = dict(self.db.execute("SELECT name, type FROM pragma_table_info(?)",
-                                     (table_name,)).fetchall())
+        db = self.schemas.get(schema_name.upper())
+        if db is None:
+            raise oracle_error(942, "table or view does not exist")
+        decls = dict(self.db.execute("SELECT name, type FROM pragma_table_info(?, ?)",
+                                     (table_name, db)).fetchall())
         if not decls:
             raise oracle_error(942, "table or view does not exist")
         cols = ", ".join(f'"{c}"' for c in column_names)
@@ -141,7 +150,7 @@ class Connection:
         self.begin()
         try:
             run(self, lambda: self.db.executemany(
-                f'INSERT INTO "{table_name}" ({cols}) VALUES ({marks})', rows))
+                f'INSERT INTO "{db}"."{table_name}" ({cols}) VALUES ({marks})', rows))
         except Exception:
             self.rollback()
             raise
@@ -178,7 +187,7 @@ def run(conn: Connection, call: Any) -> Any:
     try:
         return call()
     except sqlite3.Error as exc:
-        raise catalog.oracle_error_for(exc, conn.pending, conn.server.owner) from None
+        raise catalog.oracle_error_for(exc, conn.pending, conn.username) from None
 
 
 class Cursor:
@@ -272,7 +281,7 @@ class Cursor:
             if contract.scan(sql).words[0] == "MERGE":
                 self._merge(sql, rows[0])
                 return
-        text = dml(sql)
+        text = dml(sql, conn.current, tuple(conn.schemas.items()))
         if many:
             cur = run(conn, lambda: conn.db.executemany(text, rows))
         else:
@@ -287,7 +296,7 @@ class Cursor:
     def _merge(self, sql: str, binds: Any) -> None:
         conn = self.connection
         try:
-            plan = merge_plan(sql)
+            plan = merge_plan(sql, conn.current, tuple(conn.schemas.items()))
         except MergeOnColumnUpdated as exc:
             raise oracle_error(38104, f'Columns referenced in the ON Clause cannot be '
                                       f'updated: "{exc}"') from None

@@ -142,21 +142,59 @@ def q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-@functools.lru_cache(maxsize=512)
-def dml(sql: str) -> str:
-    """A DML statement or query for SQLite (MERGE by hand, the rest through sqlglot)."""
+Schemas = tuple[tuple[str, str], ...]  # (Oracle schema, SQLite database) pairs
+
+
+@functools.lru_cache(maxsize=1024)
+def dml(sql: str, current: str = "main", schemas: Schemas = ()) -> str:
+    """A DML statement or query for SQLite (MERGE by hand, the rest through sqlglot).
+
+    Table names are qualified with their SQLite database: ``current`` (the login's schema)
+    for an unqualified name — SQLite would otherwise search every attached schema, which
+    Oracle never does.
+    """
     try:
         tree = sqlglot.parse_one(sql, read="oracle", error_level=sqlglot.ErrorLevel.RAISE)
     except sqlglot.errors.SqlglotError as exc:
         raise EmulatorGap(f"cannot parse as Oracle SQL: {exc}; statement: {sql[:300]}") from exc
-    if isinstance(tree, exp.Merge):
-        return merge(tree).sql
     if isinstance(tree, exp.Command):
         raise EmulatorGap(f"statement not emulated: {sql[:200]}")
+    tree = qualify(tree, current, dict(schemas))
+    if isinstance(tree, exp.Merge):
+        return merge(tree).sql
     limited = _rownum(tree)
     if limited is not None:
         return limited
     return tree.sql(dialect="sqlite")
+
+
+def qualify(tree: exp.Expression, current: str, schemas: dict[str, str]) -> exp.Expression:
+    """Every table (and schema-qualified column) named with its SQLite database."""
+    from tests.oracle_mode.contract import oracle_error
+    from tests.oracle_mode.dictionary import VIEWS
+
+    ctes = {c.alias_or_name.upper() for c in tree.find_all(exp.CTE)}
+
+    def db_of(ident: exp.Identifier) -> exp.Identifier:
+        name = ident.this if ident.quoted else ident.this.upper()
+        db = schemas.get(name) if schemas else (current if name == current else None)
+        if db is None:
+            raise oracle_error(942, "table or view does not exist")
+        return exp.to_identifier(db, quoted=True)
+
+    def fix(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
+            name = node.name.upper()
+            db = node.args.get("db")
+            if db is not None:
+                node.set("db", db_of(db))
+            elif name not in VIEWS and name not in ctes:
+                node.set("db", exp.to_identifier(current, quoted=True))
+        elif isinstance(node, exp.Column) and node.args.get("db") is not None:
+            node.set("db", db_of(node.args["db"]))
+        return node
+
+    return tree.transform(fix, copy=True)
 
 
 def _rownum(tree: exp.Expression) -> str | None:
@@ -212,8 +250,10 @@ def _cols_of(node: exp.Expression, alias: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=256)
-def merge_plan(sql: str) -> Merge:
-    return merge(sqlglot.parse_one(sql, read="oracle"))
+def merge_plan(sql: str, current: str = "main", schemas: Schemas = ()) -> Merge:
+    tree = qualify(sqlglot.parse_one(sql, read="oracle"), current, dict(schemas))
+    assert isinstance(tree, exp.Merge)
+    return merge(tree)
 
 
 def merge(tree: exp.Merge) -> Merge:

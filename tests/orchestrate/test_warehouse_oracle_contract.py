@@ -97,3 +97,27 @@ def test_the_lease_table_works_through_the_driver_contract(tmp_path):
         for lock in (first, second):
             lock.engine.dispose()
     assert not server.violations
+
+
+def test_a_separate_ops_user_finds_the_targets_schema_only_when_it_names_it(tmp_path):
+    """The target loads into WMS_DW (``default_target_schema``); ops logs in as OPS."""
+    path = str(tmp_path / "wh.db")
+    server = oracle_mode.server(path, schemas=("WMS_DW", "OPS"))
+    load(oracle_mode.oracle_url(path), [schema_msg(), rec(1, ts(1), code="a")],
+         load_method="upsert", default_target_schema="wms_dw")
+    ops_url = oracle_mode.oracle_url(path, user="OPS")
+    wh = Warehouse(ops_url, "WMS_", schema="WMS_DW")
+    try:
+        assert [s.table_name for runs in wh.audit_counts().values() for s in runs] == [
+            "WMS_ORDER_HDR"]
+        assert wh.live_count("WMS_ORDER_HDR") == 1
+    finally:
+        wh.dispose()
+    unqualified = Warehouse(ops_url, "WMS_")  # defect 11: the login's own schema is empty
+    try:
+        assert unqualified.audit_counts() == {}
+        with pytest.raises(Exception, match="ORA-00942"):
+            unqualified.live_count("WMS_ORDER_HDR")
+    finally:
+        unqualified.dispose()
+    assert not server.violations
