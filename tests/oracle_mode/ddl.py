@@ -100,6 +100,8 @@ def _key_bytes(conn: Connection, decls: dict[str, str], cols: list[str]) -> None
 def _create_table(conn: Connection, db: sqlite3.Connection, obj: Obj, d: Ddl) -> None:
     if _exists(db, obj):
         raise oracle_error(955, "name is already used by an existing object")
+    if len({n for n, _, _ in d.columns}) != len(d.columns):
+        raise oracle_error(957, "duplicate column name")
     parts = []
     for name, decl, not_null in d.columns:
         _check_type(conn, decl)

@@ -159,6 +159,7 @@ def dml(sql: str, current: str = "main", schemas: Schemas = ()) -> str:
         raise EmulatorGap(f"cannot parse as Oracle SQL: {exc}; statement: {sql[:300]}") from exc
     if isinstance(tree, exp.Command):
         raise EmulatorGap(f"statement not emulated: {sql[:200]}")
+    duplicates(tree)
     tree = qualify(tree, current, dict(schemas))
     if isinstance(tree, exp.Merge):
         return merge(tree).sql
@@ -166,6 +167,33 @@ def dml(sql: str, current: str = "main", schemas: Schemas = ()) -> str:
     if limited is not None:
         return limited
     return tree.sql(dialect="sqlite")
+
+
+def _name(node: exp.Expression) -> str:
+    ident = node if isinstance(node, exp.Identifier) else None
+    if ident is not None:
+        return ident.this if ident.quoted else ident.this.upper()
+    name = node.alias_or_name
+    quoted = isinstance(node.args.get("alias"), exp.TableAlias) or bool(
+        getattr(node.args.get("alias") or node.args.get("this"), "quoted", False))
+    return name if quoted else name.upper()
+
+
+def duplicates(tree: exp.Expression) -> None:
+    """Oracle refuses a column twice in an INSERT list (ORA-00957) and a name twice in an
+    inline view's select list (ORA-00918); SQLite silently takes one of them."""
+    from tests.oracle_mode.contract import oracle_error
+
+    if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Schema):
+        names = [_name(c) for c in tree.this.expressions]
+        if len(names) != len(set(names)):
+            raise oracle_error(957, "duplicate column name")
+    for sub in tree.find_all(exp.Subquery):
+        if isinstance(sub.this, exp.Select):
+            names = [_name(e) for e in sub.this.expressions
+                     if isinstance(e, (exp.Column, exp.Alias)) and not e.is_star]
+            if len(names) != len(set(names)):
+                raise oracle_error(918, "column ambiguously defined")
 
 
 def qualify(tree: exp.Expression, current: str, schemas: dict[str, str]) -> exp.Expression:
@@ -251,7 +279,9 @@ def _cols_of(node: exp.Expression, alias: str) -> list[str]:
 
 @functools.lru_cache(maxsize=256)
 def merge_plan(sql: str, current: str = "main", schemas: Schemas = ()) -> Merge:
-    tree = qualify(sqlglot.parse_one(sql, read="oracle"), current, dict(schemas))
+    parsed = sqlglot.parse_one(sql, read="oracle")
+    duplicates(parsed)
+    tree = qualify(parsed, current, dict(schemas))
     assert isinstance(tree, exp.Merge)
     return merge(tree)
 

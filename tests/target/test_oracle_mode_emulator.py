@@ -189,3 +189,13 @@ def test_driver_errors_surface_with_the_driver_class(db):
         db.exec_driver_sql("SELECT COUNT(*) FROM T WHERE ID = :id", {"id": 1, "other": 2})
     assert isinstance(exc.value.orig, oracledb.DatabaseError)
     assert str(exc.value.orig).startswith('DPY-4008: no bind placeholder named ":other"')
+
+
+def test_names_twice_fail_as_on_oracle(db):
+    with pytest.raises(sa.exc.DatabaseError, match="ORA-00957"), db.begin():
+        db.exec_driver_sql("INSERT INTO T (ID, CODE, ID) VALUES (:c0, :c1, :c2)", [(1, "a", 2)])
+    with pytest.raises(sa.exc.DatabaseError, match="ORA-00918"), db.begin():
+        db.exec_driver_sql("SELECT ID FROM (SELECT ID, CODE, ROW_NUMBER() OVER (ORDER BY ID) "
+                           "AS CODE FROM T) WHERE CODE = 1")
+    with pytest.raises(sa.exc.DatabaseError, match="ORA-00957"), db.begin():
+        db.exec_driver_sql("CREATE TABLE U (A NUMBER, A NUMBER)")
