@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import threading
 import typing as t
-from inspect import signature
 
 import pytest
 from tap_helpers import base_config, run_tap
@@ -183,8 +182,7 @@ def test_tap_requests_in_parallel_meet_one_withdrawn_token_and_share_its_renewal
             max_retries=0,
             backoff_seconds=0.01,
             per_minute=None,
-            # n requests in flight at once, where the client limits them (max_parallel).
-            **({"max_parallel": n} if "max_parallel" in signature(WMSClient).parameters else {}),
+            max_parallel=n,
         )
         assert client.catalogue()  # one token, in use
         auth = sim.app.auth
@@ -259,17 +257,21 @@ def test_tokens_withdrawn_several_times_mid_run_cost_one_token_each(
         assert not leaked, leaked
 
 
-def test_the_issue_tokens_of_3s_withdrawn_at_2_5s_with_200ms_pages() -> None:
-    """The run of the issue: a clock, not a request count, withdraws the tokens here."""
+def test_the_run_of_the_issue_3s_tokens_withdrawn_early_200ms_pages() -> None:
+    """The issue's run, where a clock withdraws the tokens. The issue's withdrawal at 2.5 s
+    leaves 0.2 s before the tap's own refresh at 2.7 s, which a page may or may not fall in;
+    at 1 s the tap's next page always meets the withdrawn token (1.7 s of pages to do it)."""
     with sim_testing.running_simulator(scale=300, seed=5, page_delay=0.2, token_ttl=3) as sim:
-        sim.app.auth.revoke_after = 2.5
-        run = run_tap(oauth_config(sim, entities=["allocation"], page_size=10))
+        sim.app.auth.revoke_after = 1.0
+        # One page at a time, as in the issue: 18 pages take at least 3.6 s.
+        config = oauth_config(sim, entities=["allocation"], page_size=10, max_parallel_requests=1)
+        run = run_tap(config)
         stats = sim.stats()
         assert run.returncode == 0, run.stderr[-3000:]
         assert run.ids("allocation") == sorted(sim.store.ids("allocation"))
         refused = stats["statuses"].get("401", 0)
-        assert refused >= 1  # 18 pages of 200 ms outlive the first token
-        assert token_requests(sim)["issued"] <= refused + 1
+        assert refused >= 2  # the run outlives several tokens...
+        assert token_requests(sim)["issued"] == refused + 1  # ...each replaced once
 
 
 def test_a_revoked_client_fails_fast_with_the_credentials_message() -> None:
