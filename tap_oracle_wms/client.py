@@ -138,6 +138,8 @@ def check_response(response: requests.Response, *, what: str, who: str) -> None:
     status = response.status_code
     where = f"{response.request.method} {response.url}" if response.request else response.url
     if status in (401, 403):
+        # With OAuth2, a 401 seen here is the answer to the one retry with a new token that
+        # the authenticator (wms_oauth.BearerAuth) already made: the grant itself is refused.
         msg = (
             f"HTTP {status} reading {what} as {who}: not authorised "
             f"(check credentials and lgfapi read grants). {where}: {excerpt(response)}"
