@@ -13,12 +13,13 @@ import threading
 import typing as t
 
 import pytest
+import requests
 from tap_helpers import base_config, run_tap
 
 sim_testing = pytest.importorskip("wms_simulator.testing")
 from tap_oracle_wms.auth import build_authenticator, principal  # noqa: E402
 from tap_oracle_wms.client import WMSAuthError, WMSClient  # noqa: E402
-from wms_oauth import Grant, TokenHolder  # noqa: E402
+from wms_oauth import BearerAuth, Grant, TokenHolder, renewed  # noqa: E402
 from wms_simulator.auth import UNAUTHENTICATED  # noqa: E402
 
 WAIT = 30.0  # seconds a thread may wait for the others before the test fails
@@ -214,6 +215,42 @@ def test_tap_requests_in_parallel_meet_one_withdrawn_token_and_share_its_renewal
         assert len(set(refused)) == 1  # they all met the same token...
         assert token_requests(sim) == {"issued": 2, "refused": 0}  # ...and renewed it once
         assert sim.stats()["statuses"].get("401") == n  # and each was retried once
+
+
+def test_bearer_auth_retries_once_then_hands_the_401_over() -> None:
+    """The shared rule on a bare `requests` session, as wms-ops uses it."""
+    with sim_testing.running_simulator(scale=100, seed=5) as sim:
+        post = requests.post
+
+        def fetch() -> Grant:
+            body = post(
+                sim.token_url,
+                auth=(sim.client_id, sim.client_secret),
+                data={"grant_type": "client_credentials"},
+                timeout=30,
+            ).json()
+            return Grant(body["access_token"], body["expires_in"])
+
+        holder = TokenHolder(fetch)
+        session = requests.Session()
+        session.auth = BearerAuth(holder)
+        url = sim.entity_url("order_hdr")
+        first = session.get(url, timeout=30)
+        assert first.status_code == 200 and not renewed(first)
+        sim.app.auth.withdraw()
+        again = session.get(url, timeout=30)
+        assert again.status_code == 200 and renewed(again)
+        assert [r.status_code for r in again.history] == [401]
+        assert holder.fetches == 2
+        # A grant WMS refuses outright: one renewal, then the 401 is the caller's to report.
+        sim.app.auth.check = lambda header: UNAUTHENTICATED
+        refused = session.get(url, timeout=30)
+        assert refused.status_code == 401 and renewed(refused)
+        assert holder.fetches == 3
+        assert sim.stats()["statuses"] == {"200": 2, "401": 3}
+        # Authorising a request twice (the SDK does) arms the retry once.
+        prepared = session.prepare_request(requests.Request("GET", url))
+        assert len(session.auth(prepared).hooks["response"]) == 1
 
 
 # --- the tap CLI ----------------------------------------------------------------------------
