@@ -8,7 +8,8 @@ revocation, a key rollover, a restart): ``withdraw`` drops live tokens now, ``re
 makes every token issued from then on die that many seconds into its life (while still
 announcing ``token_ttl``), ``withdraw_after_requests`` ends every token once it has served that
 many requests (withdrawals at points of a run no clock decides), and ``revoke_client`` refuses
-a client for good, its live tokens included. ``token_requests`` counts what the token endpoint answered, so tests can bound it.
+a client for good, its live tokens included. ``token_requests`` counts what the token endpoint
+answered, so tests can bound it.
 """
 
 from __future__ import annotations
