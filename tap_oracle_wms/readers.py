@@ -78,17 +78,20 @@ class KeysetReader:
         self.next_url: str | None = None
         self._seen: set[str] = set()
 
+    ordering = "id"
+
     def filters(self) -> dict[str, t.Any]:
+        """The query's filters from the reader's position."""
         raise NotImplementedError
+
+    def position_of(self, record: t.Mapping[str, t.Any]) -> t.Any:
+        return record["id"]
 
     def request(self) -> tuple[str, dict[str, t.Any] | None]:
         if self.next_url:
             return self.next_url, None
-        params = {**self.params, "ordering": "id", "page_size": self.sizer.size}
+        params = {**self.params, "ordering": self.ordering, "page_size": self.sizer.size}
         params.update(self.filters())
-        if self.after is not None:
-            params.pop("id__gte", None)
-            params["id__gt"] = self.after
         return self.url, params
 
     def shrink(self) -> bool:
@@ -105,7 +108,7 @@ class KeysetReader:
             return [], False
         results = payload.get("results", []) if isinstance(payload, dict) else payload
         if results:
-            self.after = results[-1]["id"]
+            self.after = self.position_of(results[-1])
         token = payload.get("next_page") if isinstance(payload, dict) else None
         if token and token in self._seen:
             msg = f"Pagination loop on {self.label}: next_page repeats {token}"
@@ -130,7 +133,7 @@ class RangeReader(KeysetReader):
         self.after = rng[2]
 
     def filters(self) -> dict[str, t.Any]:
-        return range_params([self.range[0], self.range[1], None])
+        return range_params([self.range[0], self.range[1], self.after])
 
     def advance(self, payload: t.Any, seconds: float) -> Page:
         results, more = self._follow(payload, seconds)
@@ -138,7 +141,10 @@ class RangeReader(KeysetReader):
 
 
 class WindowReader(KeysetReader):
-    """An entity's `mod_ts` windows, one after the other, `id` order inside each."""
+    """An entity's `mod_ts` windows, one after the other, `mod_ts,id` order inside each.
+
+    Its position inside a window is the last `mod_ts` read: a rebuilt query (smaller page)
+    starts again at that instant, re-reading its ties, which the target's merge absorbs."""
 
     def __init__(
         self, url: str, params: t.Mapping[str, t.Any], sizer: PageSizer, label: str,
@@ -146,13 +152,20 @@ class WindowReader(KeysetReader):
     ) -> None:
         super().__init__(url, params, sizer, label)
         self.key = key
+        self.ordering = f"{key},id"
         self.walk = walk
         self._pages = 0
+        self._rows = 0
         self._fresh = True  # no row of the current window read yet
+
+    def position_of(self, record: t.Mapping[str, t.Any]) -> t.Any:
+        return record.get(self.key)
 
     def filters(self) -> dict[str, t.Any]:
         out: dict[str, t.Any] = {}
-        if self.walk.start is not None:
+        if self.after is not None:
+            out[f"{self.key}__gte"] = self.after
+        elif self.walk.start is not None:
             out[f"{self.key}__gte"] = utc_text(self.walk.start)
         if self.walk.end is not None:
             out[f"{self.key}__lt"] = utc_text(self.walk.end)
@@ -168,13 +181,17 @@ class WindowReader(KeysetReader):
         return super().shrink()
 
     def advance(self, payload: t.Any, seconds: float) -> Page:
+        size = self.sizer.size
         results, more = self._follow(payload, seconds)
+        if self.sizer.size < size:  # slow: the sort is over the window's rows, narrow it
+            self.walk.slow()
         self._pages += 1
+        self._rows += len(results)
         self._fresh = False
         if more:
             return Page(results, last=False)
-        end = self.walk.complete(self._pages)
-        self._pages = 0
+        end = self.walk.complete(self._pages, self._rows)
+        self._pages = self._rows = 0
         self._fresh = True
         self.after = None
         self.next_url = None

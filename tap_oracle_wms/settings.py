@@ -89,7 +89,7 @@ CONFIG_SCHEMA: dict[str, t.Any] = th.PropertiesList(
     th.Property(
         "min_partition_ids",
         th.IntegerType(minimum=1),
-        default=5000,
+        default=2000,
         description="A full sync splits an entity into up to 2 x max_parallel_requests id "
         "ranges read at once, none narrower than this many ids.",
     ),

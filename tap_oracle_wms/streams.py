@@ -5,10 +5,10 @@ Reading is not done through the SDK's request loop: each stream hands readers to
 this thread alone writes Singer messages, in order.
 
 Sync modes:
-- incremental: bounded `mod_ts` windows from `bookmark - lookback` (`windows.py`), `id` order
-  inside each; the bookmark moves to a window's end once all of its rows were written, is
-  monotonic and capped at the run's start instant (rows committed during the run are
-  re-read next time).
+- incremental: bounded `mod_ts` windows from `bookmark - lookback` (`windows.py`), read in
+  `mod_ts,id` order (the sort stays as small as the window); the bookmark moves once all of a
+  window's rows were written, to the newest value written, monotonic and capped at the run's
+  start instant (rows committed during the run are re-read next time).
 - full: the entity split into id ranges read at once (`partitions.py`), one snapshot
   version for all of them; `full_progress = {version, ranges}` in state holds the
   unfinished ranges with their last written id, so an interrupted snapshot resumes each
@@ -243,7 +243,7 @@ class EntityStream(RESTStream[str]):
             parts = partition_count(
                 low,
                 high,
-                min_ids=int(self.config.get("min_partition_ids", 5000)),
+                min_ids=int(self.config.get("min_partition_ids", 2000)),
                 max_parts=2 * self._fetcher.workers,
             )
             ranges = plan_ranges(low, high, parts=parts)
@@ -400,8 +400,9 @@ class EntityStream(RESTStream[str]):
         self.state_manager.is_flushed = False
 
     def _incremental_records(self) -> t.Iterator[dict[str, t.Any]]:
-        """The bookmark moves when a window is complete (its rows come in id order, so a
-        STATE written inside a window keeps the bookmark of the window before)."""
+        """The bookmark moves when a window is complete: a STATE written inside a window keeps
+        the bookmark of the window before (a page shrunk mid-window restarts at the last
+        instant read, so inside a window the order is not strictly resumable)."""
         assert self._feeds is not None
         state = self.stream_state
         for _feed, page in self._fetcher.drain(self._feeds):

@@ -2,16 +2,18 @@
 
 One query `mod_ts__gte=<two years ago>&ordering=mod_ts` timed out five times in a row on a
 production tenant: the server sorts the whole match on every page. So an incremental run
-walks `[start, end)` windows (`mod_ts__gte` / `mod_ts__lt`), each read in `id` order (keyset,
-cheap at any depth), from the lower bound up to a horizon a little before the run start;
-a last, open window reads what changed since (rows committed during the run are read again
-next time through the lookback).
+walks `[start, end)` windows (`mod_ts__gte` / `mod_ts__lt`) from the lower bound up to a
+horizon a little before the run start, then one open window for what changed since. Each
+window is read in `mod_ts,id` order, so a row changed while the run reads moves ahead of the
+cursor and is read later in the run (id order would lose it); the sort is paid over the
+window's rows only, and the width keeps that small.
 
-The width adapts: it doubles after a window that fit in a page or two (sparse history, e.g.
-a first run from an old start_date), halves for the next window after one that took many
-pages, and halves *the current window* when the server answers it with a 504 or a timeout
-before any of its rows were read. The bookmark may only move to the end of a completed
-window: rows inside one arrive in id order, not mod_ts order.
+The width adapts: it halves *the current window* when the server answers it with a 504 or a
+timeout before any of its rows were read, and never grows back to a width that failed while
+windows keep finding rows; it doubles after a window that fit in a page or two (sparse
+history, e.g. a first run from an old start_date; an empty window lifts the cap), and halves
+for the next window after one that took many pages. The bookmark moves only when a window
+is complete.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ class WindowWalk:
         self.start = lower
         self.end: datetime | None = self._end_after(lower)
         self.done = False
+        self._cap: timedelta | None = None  # a width the server could not answer
+
+    def slow(self) -> None:
+        """A page of this window took too long: the next windows are narrower."""
+        self.width = max(self.width / 2, self.min_width)
 
     def _end_after(self, start: datetime | None) -> datetime | None:
         if start is None or start >= self.horizon:
@@ -59,19 +66,24 @@ class WindowWalk:
         half = width / 2
         if half < self.min_width:
             return False
+        self._cap = width
         self.width = half
         self.end = self.start + half
         return True
 
-    def complete(self, pages: int) -> datetime | None:
-        """The window was read to its end: move on. Returns the instant the bookmark may
-        move to (the window's end), or None for the open window, which ends the walk."""
+    def complete(self, pages: int, rows: int = 1) -> datetime | None:
+        """The window was read to its end: move on. Returns the window's end, or None for
+        the open window, which ends the walk."""
         end = self.end
         if end is None:
             self.done = True
             return None
-        if pages <= GROW_BELOW_PAGES:
+        if rows == 0:
+            self._cap = None  # a sparse stretch: what failed in a dense one may pass here
             self.width *= 2
+        elif pages <= GROW_BELOW_PAGES:
+            if self._cap is None or self.width * 2 < self._cap:
+                self.width *= 2
         elif pages > SHRINK_ABOVE_PAGES:
             self.width = max(self.width / 2, self.min_width)
         self.start = end

@@ -119,7 +119,7 @@ def test_incremental_ties_and_late_commits_are_not_lost(fresh_sim: t.Any) -> Non
 
 
 def _assert_every_state_resumable(run: t.Any, entity: str, lookback_minutes: int = 5) -> None:
-    """Rows come in id order inside bounded mod_ts windows: a STATE may only carry a bookmark
+    """The bookmark moves only past completed mod_ts windows: a STATE may only carry a bookmark
     that every row written after it is at or past (less the lookback a rerun re-reads), or a
     run killed there would lose rows."""
     floor = None

@@ -55,3 +55,13 @@ def test_no_lower_bound_is_one_open_window() -> None:
     walk = WindowWalk(None, T0, HOUR)
     assert (walk.start, walk.end) == (None, None)
     assert walk.complete(pages=3) is None and walk.done
+
+
+def test_a_width_that_failed_is_not_grown_back_into_while_windows_find_rows() -> None:
+    walk = WindowWalk(T0, T0 + 1000 * HOUR, 8 * HOUR)
+    assert walk.shrink()  # 8 h answered 504: 4 h
+    for _ in range(5):
+        walk.complete(pages=1, rows=10)
+        assert walk.end - walk.start == 4 * HOUR, "grew back into the width that failed"
+    walk.complete(pages=1, rows=0)  # an empty stretch: the cap is lifted
+    assert walk.end - walk.start == 8 * HOUR
