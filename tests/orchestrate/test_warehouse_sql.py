@@ -125,3 +125,25 @@ def test_lease_table_lives_in_the_target_schema_when_lock_url_is_the_warehouse()
         tables = {(t.db.upper(), t.name.upper()) for t in _parse(literal).find_all(exp.Table)}
         assert tables == {("WMS_DW", "WMS_OPS_LOCKS")}, name
 
+
+
+def test_workers_logging_in_as_different_users_share_one_lease_in_the_schema(tmp_path) -> None:
+    """Through python-oracledb's contract (tests/oracle_mode): unqualified, each login would
+    get a wms_ops_locks of its own and both would "hold" the lock; in the target's schema,
+    one table and one holder."""
+    from tests import oracle_mode
+
+    path = str(tmp_path / "wh.db")
+    server = oracle_mode.server(path, schemas=("WMS_DW", "OPS_A", "OPS_B"))
+    urls = [oracle_mode.oracle_url(path, user=user) for user in ("OPS_A", "OPS_B")]
+    leases = [LeaseLock(url, "wh", 300, schema="wms_dw") for url in urls]
+    own = [LeaseLock(url, "wh", 300) for url in urls]
+    try:
+        assert [lease.try_acquire({"worker": i}) for i, lease in enumerate(leases)] == [
+            True, False]
+        assert leases[1].holder() == {"worker": 0}
+        assert [lease.try_acquire({"own": i}) for i, lease in enumerate(own)] == [True, True]
+    finally:
+        for lease in (*leases, *own):
+            lease.engine.dispose()
+    assert not server.violations
