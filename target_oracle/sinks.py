@@ -214,7 +214,7 @@ class OracleSink(SnapshotMixin, SQLSink[OracleConnector]):
                 self._reject(record, f"business rule failed: {src}")
                 return
         for k in self._key_properties:
-            if (key := record.get(k)) is None or (key == "" and self._empty_is_null):
+            if (key := record.get(k)) is None or (self._empty_is_null and key == ""):
                 self._reject(record, f"key property {k!r} is missing or null"
                              + (" (Oracle stores '' as NULL)" if key == "" else ""))
                 return
