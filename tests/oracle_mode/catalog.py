@@ -139,6 +139,17 @@ def fetch_text(value: Any) -> Any:
     return value
 
 
+def fetch_native(value: Any) -> Any:
+    """A stored date-time as python-oracledb fetches it: a naive datetime (thin mode drops
+    the zone of a TIMESTAMP WITH TIME ZONE; stored values are UTC)."""
+    if isinstance(value, str):
+        if _TS_STORED.fullmatch(value):
+            return dt.datetime.fromisoformat(value).replace(tzinfo=None)
+        if _DATE_STORED.fullmatch(value):
+            return dt.datetime.fromisoformat(value)
+    return value
+
+
 def check_value(pending: Pending, max_string_bytes: int
                 ) -> Callable[[Any, str, str, str, str], int]:
     """``ORA_CHECK(value, declared type, owner, table, column)``, called by row triggers."""

@@ -290,7 +290,9 @@ class Cursor:
         if cur.description:
             self.description = [(d[0].upper(), None, None, None, None, None, True)
                                 for d in cur.description]
-            self._rows = self._fetch_as(run(conn, cur.fetchall))
+            fetched = run(conn, cur.fetchall)
+            self._rows = self._fetch_as([tuple(catalog.fetch_native(v) for v in r)
+                                         for r in fetched])
             self.rowcount = 0
 
     def _merge(self, sql: str, binds: Any) -> None:

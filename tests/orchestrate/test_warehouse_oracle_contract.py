@@ -9,8 +9,10 @@ counts and ids — is checked as python-oracledb would check it and run with Ora
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,11 @@ def test_ops_reads_audit_counts_and_live_rows_through_the_driver_contract(loaded
         (upsert,) = counts["runupsert"]
         assert (upsert.stream, upsert.table_name) == ("order_hdr", "WMS_ORDER_HDR")
         assert upsert.effective["inserted"] == 3
+        # fetched as naive datetimes (thin mode), read as the UTC instant the target stored
+        with contextlib.closing(sqlite3.connect(server.path)) as raw:
+            (stored,) = raw.execute("SELECT MIN(STARTED_AT) FROM WMS_LOAD_AUDIT "
+                                    "WHERE RUN_ID = 'runupsert'").fetchone()
+        assert upsert.first_started_at == dt.datetime.fromisoformat(stored)
         (full,) = counts["runfull"]
         assert full.published
         assert {k: full.effective[k] for k in ("updated", "unchanged", "deleted")} == {

@@ -8,6 +8,7 @@ limits, DDL commits, GTT rows go at commit, MERGE's stable-set rule, the data di
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import json
 from pathlib import Path
@@ -81,7 +82,8 @@ def test_characters_not_bytes_for_char_columns(db):
     insert(db, 1, "ééééé", "abcd", 999, ts(1))
     with db.begin():
         row = db.exec_driver_sql("SELECT CODE, N, TS FROM T").one()
-    assert tuple(row) == ("ééééé", 999, "2024-01-01 00:00:00.000000+00:00")
+    # a TIMESTAMP WITH TIME ZONE comes back as python-oracledb thin gives it: naive
+    assert tuple(row) == ("ééééé", 999, dt.datetime(2024, 1, 1))
 
 
 def test_ddl_inside_a_transaction_with_dml_is_a_violation(db):
