@@ -76,3 +76,18 @@ def test_integer_columns_render_their_precision():
     assert D.sql_type(T.ColumnType(T.INTEGER)) == "NUMBER(38)"
     assert D.sql_type(T.ColumnType(T.INTEGER, 1)) == "NUMBER(1)"
     assert D.sql_type(T.ColumnType(T.BOOLEAN)) == "NUMBER(1)"
+
+
+@pytest.mark.backends("oracle-mode")
+def test_a_drifted_property_loads_what_fits_its_column_and_quarantines_the_rest(wh):
+    """create_ts was a date-time; the tap's schema now calls it a plain string."""
+    from .conftest import SCHEMA, rec, schema_msg, ts
+
+    wh.run([schema_msg(), rec(1, ts(1), create_ts=ts(1))], load_method="upsert")
+    drifted = {**SCHEMA, "properties": {**SCHEMA["properties"],
+                                        "create_ts": {"type": ["string", "null"]}}}
+    wh.run([schema_msg(schema=drifted), rec(2, ts(2), create_ts="2024-01-02T03:04:05Z"),
+            rec(3, ts(2), create_ts="next tuesday")], load_method="upsert", max_rejects=1)
+    assert sorted(r[0] for r in wh.query("SELECT id FROM wms_order_hdr")) == [1, 2]
+    (reason,) = wh.query("SELECT reason FROM wms_order_hdr_rejects")[0]
+    assert "not a date-time" in reason

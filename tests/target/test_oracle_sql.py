@@ -13,6 +13,7 @@ from sqlalchemy.dialects import oracle
 
 from target_oracle import audit
 from target_oracle import types as T
+from target_oracle.connector import MAX_STRING_SIZE_SQL
 from target_oracle.dialects import Column, OracleDialect, describe_sql, index_exists_sql
 from target_oracle.quarantine import reject_columns
 
@@ -99,6 +100,9 @@ OTHERS = {
     "create_index": 'CREATE INDEX WMS_T_SNAP_IX ON WMS_T_SNAP (ID, "_SDC_SNAPSHOT_VERSION")',
     "describe": describe_sql(D),
     "index_exists": index_exists_sql(D),
+    "max_string_size": MAX_STRING_SIZE_SQL,
+    "clob_resume_rename": D.resume_clob_moves(
+        "WMS_T", {"CODE__CLOB": T.ColumnType(T.CLOB)}, COLS[1:2])[0][0],
 }
 
 
