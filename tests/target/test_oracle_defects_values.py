@@ -7,6 +7,7 @@ must be what python-oracledb and the server accept.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -114,3 +115,21 @@ def test_max_string_size_is_read_once_and_falls_back_to_standard(tmp_path, caplo
         conn.exec_driver_sql("""INSERT INTO "v$parameter" VALUES ('max_string_size', 'EXTENDED')""")
         conn.commit()
         assert read_max_string_bytes(conn, log) == 32767
+
+
+@pytest.mark.backends("oracle-mode")
+def test_numbers_oracle_refuses_are_quarantined_and_the_batch_loads(wh):
+    from .conftest import schema_msg, ts
+
+    head = '{"type": "RECORD", "stream": "order_hdr", "record": '
+    lines = [
+        json.dumps(schema_msg()),
+        head + f'{{"id": 1, "mod_ts": "{ts(1)}", "qty": 12.5}}}}',
+        head + f'{{"id": {10**38}, "mod_ts": "{ts(1)}", "qty": 1}}}}',     # ORA-01438
+        head + f'{{"id": 3, "mod_ts": "{ts(1)}", "qty": {"1" * 41}.5}}}}',  # DPY-4003
+        head + f'{{"id": 4, "mod_ts": "{ts(1)}", "qty": 1e130}}}}',        # exponent
+    ]
+    wh.run(lines, load_method="upsert", max_rejects=3)
+    assert sorted(wh.live()) == [1]
+    reasons = [r[0] for r in wh.query("SELECT reason FROM wms_order_hdr_rejects")]
+    assert len(reasons) == 3 and all("QTY" in r or "ID" in r for r in reasons), reasons
