@@ -7,6 +7,7 @@ must be resumable from any step, and the copy must not be one table-wide UPDATE 
 
 from __future__ import annotations
 
+import pytest
 import sqlglot
 
 from target_oracle import types as T
@@ -65,3 +66,34 @@ def test_a_property_really_named_like_the_temporary_column_is_left_alone():
     existing = {"CODE": T.ColumnType(T.STRING, 20), "CODE__CLOB": CLOB}
     steps, now = D.resume_clob_moves("WMS_T", existing, [CODE, note])
     assert steps == [] and now == existing
+
+
+@pytest.mark.backends("oracle-mode")
+@pytest.mark.parametrize("stopped_after", ["add", "partial copy", "set unused"])
+def test_an_interrupted_move_is_finished_by_the_next_run_in_oracle_mode(wh, stopped_after):
+    """Every later run used to fail with ORA-01430 (or strand the copy after SET UNUSED)."""
+    import sqlalchemy as sa
+
+    from .conftest import SCHEMA, rec, schema_msg, ts
+
+    wh.run([schema_msg(), *[rec(i, ts(1), code=f"v{i}") for i in range(1, 5)]],
+           load_method="upsert")
+    steps = ["ALTER TABLE WMS_ORDER_HDR ADD (CODE__CLOB CLOB)"]
+    if stopped_after == "partial copy":
+        steps.append("UPDATE WMS_ORDER_HDR SET CODE__CLOB = CODE WHERE ID <= 2")
+    if stopped_after == "set unused":
+        steps += ["UPDATE WMS_ORDER_HDR SET CODE__CLOB = CODE",
+                  "ALTER TABLE WMS_ORDER_HDR SET UNUSED (CODE)"]
+    engine = sa.create_engine(wh.url)
+    for sql in steps:  # what the interrupted move had committed, one statement at a time
+        with engine.begin() as conn:
+            conn.exec_driver_sql(sql)
+    engine.dispose()
+    wider = {**SCHEMA, "properties": {**SCHEMA["properties"],
+                                      "code": {"type": ["string", "null"], "maxLength": 9000}}}
+    for schema in (SCHEMA, wider):  # the old schema resumes it too; the new one is a no-op
+        wh.run([schema_msg(schema=schema), rec(9, ts(2), code="v9")], load_method="upsert")
+    assert wh.query("SELECT id, code FROM wms_order_hdr ORDER BY id") == [
+        *[(i, f"v{i}") for i in range(1, 5)], (9, "v9")]
+    types = {r[1].upper(): r[2] for r in wh.query("PRAGMA table_info(wms_order_hdr)")}
+    assert types["CODE"] == "CLOB" and "CODE__CLOB" not in types

@@ -133,3 +133,19 @@ def test_numbers_oracle_refuses_are_quarantined_and_the_batch_loads(wh):
     assert sorted(wh.live()) == [1]
     reasons = [r[0] for r in wh.query("SELECT reason FROM wms_order_hdr_rejects")]
     assert len(reasons) == 3 and all("QTY" in r or "ID" in r for r in reasons), reasons
+
+
+@pytest.mark.backends("oracle-mode")
+@pytest.mark.parametrize(("max_string_bytes", "loaded"), [(4000, [1]), (32767, [1, 2])])
+def test_4000_plus_byte_values_load_where_max_string_size_is_extended(wh, max_string_bytes,
+                                                                      loaded):
+    from tests import oracle_mode
+
+    from .conftest import SCHEMA, rec, schema_msg, ts
+
+    oracle_mode.server(str(wh.path), max_string_bytes=max_string_bytes)
+    schema = {**SCHEMA, "properties": {**SCHEMA["properties"], "note": {"type": "string"}}}
+    wh.run([schema_msg(schema=schema), rec(1, ts(1), note="short"),
+            rec(2, ts(1), note="€" * 1500)],  # 1,500 characters, 4,500 bytes
+           load_method="upsert", max_rejects=1)
+    assert sorted(wh.live()) == loaded
