@@ -37,6 +37,9 @@ class Server:
     #: Other users / schemas (each its own SQLite file beside ``path``); privileges between
     #: them are not emulated, names are: an unqualified name is the login's own table.
     schemas: tuple[str, ...] = ()
+    #: The python-oracledb version the target sees; before 3.4 connections have no
+    #: ``direct_path_load`` (as the real driver).
+    driver_version: str = oracledb.__version__
     violations: list[str] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
 
@@ -50,8 +53,10 @@ class Server:
         (as ``user``, default the owner)."""
         mod = types.SimpleNamespace(**{k: getattr(oracledb, k) for k in dir(oracledb)
                                        if not k.startswith("__")})
-        mod.connect = lambda *a, **kw: Connection(self, (user or self.owner).upper())
-        mod.version = oracledb.__version__
+        major_minor = tuple(int(x) for x in self.driver_version.split(".")[:2])
+        cls = Connection if major_minor >= (3, 4) else _ConnectionBefore34
+        mod.connect = lambda *a, **kw: cls(self, (user or self.owner).upper())
+        mod.version = mod.__version__ = self.driver_version
         return mod
 
 
@@ -155,6 +160,15 @@ class Connection:
             self.rollback()
             raise
         self.commit()
+
+
+class _ConnectionBefore34(Connection):
+    """A session of python-oracledb before 3.4: no ``Connection.direct_path_load``."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if name == "direct_path_load":
+            raise AttributeError(name)
+        return super().__getattribute__(name)
 
 
 def _bindable(value: Any) -> Any:

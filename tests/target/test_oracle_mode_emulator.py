@@ -186,6 +186,18 @@ def test_direct_path_snapshot_loads_and_publishes(tmp_path):
     assert not server.violations
 
 
+def test_a_driver_before_3_4_loads_snapshots_without_direct_path(tmp_path):
+    path = tmp_path / "old-driver.db"
+    server = oracle_mode.server(str(path), driver_version="3.3.0")
+    run_target(path, [schema_msg(), marker(V1), rec(1, ts(1), version=V1, code="a"),
+                      marker(V1)], use_direct_path=True)
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("SELECT ID, CODE FROM WMS_ORDER_HDR").fetchall() == [(1, "a")]
+    assert not server.violations
+
+
 def test_driver_errors_surface_with_the_driver_class(db):
     with pytest.raises(sa.exc.DatabaseError) as exc:
         db.exec_driver_sql("SELECT COUNT(*) FROM T WHERE ID = :id", {"id": 1, "other": 2})
