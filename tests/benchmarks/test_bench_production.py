@@ -115,12 +115,14 @@ def test_profile_steps_and_latency_flag_are_checked() -> None:
 def test_production_profile_end_to_end(tmp_path: Path) -> None:
     """All three steps through Meltano at a tiny scale: the full sync lands WMS id for id; the
     incremental behind the gateway either completes exactly or is a failed row with a reason."""
-    env_keys = {"TAP_ORACLE_WMS_INCREMENTAL_MAX_RETRIES": "2",
-                "TAP_ORACLE_WMS_INCREMENTAL_RETRY_BACKOFF_SECONDS": "0.1"}
+    # few retries: a tap that 504s gives up in seconds (not a decimal setting: Meltano cannot
+    # write a decimal set from the environment into the plugin's config)
+    env_keys = {"TAP_ORACLE_WMS_INCREMENTAL_MAX_RETRIES": "2"}
     old = {k: os.environ.get(k) for k in env_keys}
     os.environ.update(env_keys)  # inherited by the meltano runs (meltano_env copies os.environ)
     try:
-        result = _bench("--profile", "production", "--scale", "3000", "--latency", TINY,
+        tiny = json.dumps({**json.loads(TINY), "gateway_seconds": 0.5})  # 504s wait 0.5 s
+        result = _bench("--profile", "production", "--scale", "3000", "--latency", tiny,
                         "--output-dir", str(tmp_path / "results"),
                         "--workdir", str(tmp_path / "work"), timeout=1200)
     finally:
