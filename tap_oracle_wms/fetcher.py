@@ -41,9 +41,10 @@ class Reader(t.Protocol):
 class Feed:
     """A reader and the pages it fetched that the writer has not taken yet."""
 
-    def __init__(self, reader: Reader, what: str) -> None:
+    def __init__(self, reader: Reader, what: str, ahead: int) -> None:
         self.reader = reader
         self.what = what
+        self.ahead = ahead
         self.pages: deque[Page] = deque()
         self.fetched_all = False
         self.error: BaseException | None = None
@@ -79,8 +80,11 @@ class Fetcher:
 
     # --- the writer's side ---
 
-    def add(self, reader: Reader, what: str) -> Feed:
-        feed = Feed(reader, what)
+    def add(self, reader: Reader, what: str, ahead: int | None = None) -> Feed:
+        """Queue a reader. `ahead`: pages it may fetch before the writer takes them (more
+        for a lone reader of an entity, so it keeps going while other entities are written;
+        each page costs memory)."""
+        feed = Feed(reader, what, max(1, ahead or self.ahead))
         with self._cond:
             if not self._threads:
                 self._start_workers()
@@ -155,7 +159,7 @@ class Fetcher:
                 feed.pages.append(page)
                 if page.last:
                     feed.fetched_all = True
-                elif len(feed.pages) < self.ahead:
+                elif len(feed.pages) < feed.ahead:
                     self._queue.put(feed)
                 else:
                     feed.parked = True

@@ -15,8 +15,8 @@ from datetime import datetime
 
 from tap_oracle_wms.client import WMSRequestError
 from tap_oracle_wms.partitions import Range, describe_range, range_params
-from tap_oracle_wms.records import utc_text
-from tap_oracle_wms.windows import WindowWalk
+from tap_oracle_wms.records import to_utc, utc_text
+from tap_oracle_wms.windows import CUT_AFTER_PAGES, WindowWalk
 
 logger = logging.getLogger("tap-oracle-wms")
 
@@ -161,6 +161,13 @@ class WindowReader(KeysetReader):
     def position_of(self, record: t.Mapping[str, t.Any]) -> t.Any:
         return record.get(self.key)
 
+    def _cut_at(self, value: t.Any) -> bool:
+        try:
+            at = datetime.fromisoformat(to_utc(str(value)))
+        except ValueError:
+            return False
+        return self.walk.cut(at, self._pages)
+
     def filters(self) -> dict[str, t.Any]:
         out: dict[str, t.Any] = {}
         if self.after is not None:
@@ -188,6 +195,15 @@ class WindowReader(KeysetReader):
         self._pages += 1
         self._rows += len(results)
         self._fresh = False
+        if more and self._pages >= CUT_AFTER_PAGES and results and self._cut_at(self.after):
+            logger.info(
+                "%s: crowded window cut at %s after %d pages; windows of %s from there",
+                self.label, self.after, self._pages, self.walk.width,
+            )
+            self._pages = self._rows = 0
+            self._fresh = True  # a 504 on the narrower window halves it again
+            self.next_url = None  # rebuilt from `after` (ties at that instant come again)
+            return Page(results, last=False, window_closed=True)
         if more:
             return Page(results, last=False)
         end = self.walk.complete(self._pages, self._rows)

@@ -38,7 +38,7 @@ from tap_oracle_wms.partitions import (
 from tap_oracle_wms.readers import PageSizer, RangeReader, WindowReader
 from tap_oracle_wms.records import RecordPlan, new_field_schema, to_utc, utc_text
 from tap_oracle_wms.schema import add_missing_properties
-from tap_oracle_wms.windows import WindowWalk
+from tap_oracle_wms.windows import CUT_AFTER_PAGES, WindowWalk
 
 if t.TYPE_CHECKING:
     import requests
@@ -291,7 +291,9 @@ class EntityStream(RESTStream[str]):
             str(self.replication_key),
             walk,
         )
-        self._feeds = [self._fetcher.add(reader, self._what)]
+        # One reader per entity, whose cursor is sequential: let it read a crowded window
+        # ahead while the entities before it are written.
+        self._feeds = [self._fetcher.add(reader, self._what, ahead=CUT_AFTER_PAGES)]
 
     def _flatten(self, results: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
         if self._plan is None:

@@ -21,7 +21,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 GROW_BELOW_PAGES = 2
-SHRINK_ABOVE_PAGES = 20
+#: Pages a window should take: the server sorts the window's rows on every page, so a
+#: window's cost grows with the square of its size.
+TARGET_PAGES = 4
+#: A window still going after this many pages is cut where it is read (see `cut`).
+CUT_AFTER_PAGES = 2 * TARGET_PAGES
 MIN_WIDTH = timedelta(minutes=1)
 
 
@@ -84,8 +88,20 @@ class WindowWalk:
         elif pages <= GROW_BELOW_PAGES:
             if self._cap is None or self.width * 2 < self._cap:
                 self.width *= 2
-        elif pages > SHRINK_ABOVE_PAGES:
-            self.width = max(self.width / 2, self.min_width)
+        elif pages > TARGET_PAGES:
+            self.width = max(self.width * TARGET_PAGES / pages, self.min_width)
         self.start = end
         self.end = self._end_after(end)
         return end
+
+    def cut(self, at: datetime, pages: int) -> bool:
+        """A crowded window, read in `mod_ts` order up to `at` after `pages` pages: end it
+        there and go on from `at` in narrower windows (sized by the density read so far).
+        Every row before `at` was read, so this is a completed window; rows *at* `at` come
+        again in the next one. False when nothing can be cut (all read rows share `at`)."""
+        if self.start is None or at <= self.start or (self.end is not None and at >= self.end):
+            return False
+        self.width = max((at - self.start) * TARGET_PAGES / max(pages, 1), self.min_width)
+        self.start = at
+        self.end = self._end_after(at)
+        return True

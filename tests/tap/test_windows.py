@@ -39,9 +39,9 @@ def test_a_504_halves_the_window_and_crowded_windows_narrow_the_next() -> None:
     walk = WindowWalk(T0, T0 + 100 * HOUR, 8 * HOUR)
     assert walk.shrink()
     assert (walk.start, walk.end) == (T0, T0 + 4 * HOUR)
-    end = walk.complete(pages=50)
+    end = walk.complete(pages=8)
     assert end == T0 + 4 * HOUR
-    assert walk.end - walk.start == 2 * HOUR
+    assert walk.end - walk.start == 2 * HOUR  # 8 pages where 4 were wanted: half as wide
 
 
 def test_shrinking_stops_at_the_floor() -> None:
@@ -65,3 +65,18 @@ def test_a_width_that_failed_is_not_grown_back_into_while_windows_find_rows() ->
         assert walk.end - walk.start == 4 * HOUR, "grew back into the width that failed"
     walk.complete(pages=1, rows=0)  # an empty stretch: the cap is lifted
     assert walk.end - walk.start == 8 * HOUR
+
+
+def test_a_crowded_window_is_cut_where_it_was_read_and_the_rest_narrowed() -> None:
+    walk = WindowWalk(T0, T0 + 1000 * HOUR, 64 * HOUR)
+    at = T0 + 8 * HOUR  # 8 pages read in the first 8 hours of a 64 h window
+    assert walk.cut(at, pages=8)
+    assert walk.start == at, "the unread part of the window must be read next"
+    assert walk.end - walk.start == 4 * HOUR  # ~4 pages at the density read so far
+    assert not walk.cut(at, pages=8), "nothing read past the start: nothing to cut"
+
+
+def test_window_sizes_itself_to_a_few_pages_after_a_crowded_one() -> None:
+    walk = WindowWalk(T0, T0 + 1000 * HOUR, 40 * HOUR)
+    walk.complete(pages=40, rows=40_000)
+    assert walk.end - walk.start == 4 * HOUR
