@@ -28,7 +28,6 @@ from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.types import Context
 from singer_sdk.singerlib import RecordMessage
 
-from tap_oracle_wms.client import check_response
 from tap_oracle_wms.partitions import (
     describe_range,
     partition_count,
@@ -41,7 +40,6 @@ from tap_oracle_wms.schema import add_missing_properties
 from tap_oracle_wms.windows import CUT_AFTER_PAGES, WindowWalk
 
 if t.TYPE_CHECKING:
-    import requests
     from singer_sdk import Tap
 
     from tap_oracle_wms.client import WMSClient
@@ -139,10 +137,10 @@ class EntityStream(RESTStream[str]):
         return False
 
     def get_replication_key_signpost(self, context: Context | None = None) -> None:
-        # The clamp to the run start is applied in `_increment_stream_state`.
+        # The cap at the run start is applied when a window closes (`_incremental_records`).
         return None
 
-    # --- HTTP hooks ---
+    # --- the SDK's HTTP hooks: requests go through `client` (see `fetcher.py`) ---
 
     @property
     def url_base(self) -> str:
@@ -151,28 +149,6 @@ class EntityStream(RESTStream[str]):
     @property
     def path(self) -> str:  # type: ignore[override]
         return f"/entity/{self.entity}/"
-
-    def get_url(self, context: Context | None) -> str:
-        return self.client.entity_url(self.entity)
-
-    @property
-    def requests_session(self) -> requests.Session:
-        return self.client.session
-
-    @property
-    def authenticator(self) -> t.Any:
-        return self.client.authenticator
-
-    @property
-    def timeout(self) -> int:
-        return self.client.timeout  # type: ignore[return-value]
-
-    @property
-    def user_agent(self) -> str:
-        return "tap-oracle-wms"
-
-    def validate_response(self, response: requests.Response) -> None:
-        check_response(response, what=f"entity '{self.entity}'", who=self.who)
 
     # --- reading: plans of readers for the run's fetcher (see fetcher.py) ---
 
