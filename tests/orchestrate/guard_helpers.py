@@ -70,6 +70,27 @@ def guards_to_files(project, tmp: Path, runs: list[tuple[str, dict]], log: Path,
     return procs, outs
 
 
+def assert_one_after_the_other(project, tmp: Path,
+                               runs: list[tuple[str, dict]]) -> list[list[str]]:
+    """Start the guards of `runs` at once: the first run holds the lock (or lease) until the
+    other guard reports that it waits for it; then both finish, strictly one after the other.
+    Returns the runs' log events (`start|end <time> <run id>`)."""
+    log, release = tmp / "runs.log", tmp / "release"
+    procs, outs = guards_to_files(project, tmp, runs, log, release)
+    wait_for(lambda: log.exists()
+             and any("waiting up to 120s for lock" in o.read_text() for o in outs))
+    assert log.read_text().count("start") == 1
+    release.touch()
+    for p in procs:
+        p.wait(timeout=120)
+    texts = [o.read_text() for o in outs]
+    assert [p.returncode for p in procs] == [0, 0], texts
+    events = [line.split() for line in log.read_text().splitlines()]
+    assert [e[0] for e in events] == ["start", "end", "start", "end"], texts
+    assert float(events[2][1]) >= float(events[1][1])
+    return events
+
+
 def guard_rows(project) -> list[dict]:
     cfg = project.config()
     return [dict(r) for r in OpsDB(cfg.ops_db_path).query("SELECT * FROM guard_runs ORDER BY id")]

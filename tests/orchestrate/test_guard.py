@@ -11,10 +11,10 @@ from guard_helpers import (
     PY,
     RECORDER,
     alive,
+    assert_one_after_the_other,
     child_pids,
     guard,
     guard_rows,
-    guards_to_files,
     holder_cmd,
     recorder_cmd,
     wait_for,
@@ -78,21 +78,8 @@ def test_maintenance_window_skips(project, tmp_path):
 
 
 def test_two_guards_never_overlap(project, tmp_path):
-    log, release = tmp_path / "runs.log", tmp_path / "release"
-    procs, outs = guards_to_files(project, tmp_path, [("full_sync", {}), ("incremental_sync", {})],
-                                  log, release)
-    # The first run holds the lock until the other guard reports that it waits for it.
-    wait_for(lambda: log.exists()
-             and any("waiting up to 120s for lock" in o.read_text() for o in outs))
-    assert log.read_text().count("start") == 1
-    release.touch()
-    for p in procs:
-        p.wait(timeout=120)
-    texts = [o.read_text() for o in outs]
-    assert [p.returncode for p in procs] == [0, 0], texts
-    events = [line.split() for line in log.read_text().splitlines()]
-    assert [e[0] for e in events] == ["start", "end", "start", "end"]  # strictly one after other
-    assert float(events[2][1]) >= float(events[1][1])
+    events = assert_one_after_the_other(
+        project, tmp_path, [("full_sync", {}), ("incremental_sync", {})])
     assert events[0][2] != events[2][2]  # each run got its own MELTANO_RUN_ID
     assert sorted(r["outcome"] for r in guard_rows(project)) == ["success", "success"]
 

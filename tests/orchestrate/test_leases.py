@@ -13,10 +13,10 @@ import sqlalchemy as sa
 import sqlglot
 from guard_helpers import (
     alive,
+    assert_one_after_the_other,
     child_pids,
     guard,
     guard_rows,
-    guards_to_files,
     holder_cmd,
     recorder_cmd,
     wait_for,
@@ -57,22 +57,9 @@ def lease_expiry(url: str) -> float:
 
 
 def test_guards_on_two_hosts_never_overlap(project, tmp_path):
-    url, log, release = lock_db(tmp_path), tmp_path / "runs.log", tmp_path / "release"
-    procs, outs = guards_to_files(
-        project, tmp_path, [(name, host(tmp_path, name, url))
-                            for name in ("full_sync", "incremental_sync")], log, release)
-    # The first run holds the lease until the other guard reports that it waits for it.
-    wait_for(lambda: log.exists()
-             and any("waiting up to 120s for lock" in o.read_text() for o in outs))
-    assert log.read_text().count("start") == 1
-    release.touch()
-    for p in procs:
-        p.wait(timeout=120)
-    texts = [o.read_text() for o in outs]
-    assert [p.returncode for p in procs] == [0, 0], texts
-    events = [line.split() for line in log.read_text().splitlines()]
-    assert [e[0] for e in events] == ["start", "end", "start", "end"], texts
-    assert float(events[2][1]) >= float(events[1][1])
+    url = lock_db(tmp_path)
+    assert_one_after_the_other(project, tmp_path, [(name, host(tmp_path, name, url))
+                                                   for name in ("full_sync", "incremental_sync")])
     with sa.create_engine(url).connect() as conn:  # both freed their lease
         assert conn.execute(sa.select(sa.func.count()).select_from(LOCKS)).scalar() == 0
 
