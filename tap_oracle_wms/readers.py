@@ -8,6 +8,7 @@ driven by one worker at a time (the fetcher never has two requests of one reader
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import typing as t
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from datetime import datetime
 from tap_oracle_wms.client import WMSRequestError
 from tap_oracle_wms.partitions import Range, describe_range, range_params
 from tap_oracle_wms.records import to_utc, utc_text
-from tap_oracle_wms.windows import CUT_AFTER_PAGES, WindowWalk
+from tap_oracle_wms.windows import CUT_AFTER_PAGES, SpanPlan, WindowWalk
 
 logger = logging.getLogger("tap-oracle-wms")
 
@@ -27,12 +28,14 @@ GROW_AFTER_PAGES = 4
 @dataclass
 class Page:
     """A fetched page, for the writer thread. `last`: the reader has nothing more.
-    `window_end`: set on the last page of a completed bounded `mod_ts` window."""
+    `window_closed`: the last page of a `mod_ts` window `[window_start, window_end)` (end
+    None: the open window), all of whose rows the reader has now read."""
 
     results: list[dict[str, t.Any]]
     last: bool
     window_end: datetime | None = None
     window_closed: bool = False
+    window_start: datetime | None = None
 
 
 class PageSizer:
@@ -144,19 +147,29 @@ class WindowReader(KeysetReader):
     """An entity's `mod_ts` windows, one after the other, `mod_ts,id` order inside each.
 
     Its position inside a window is the last `mod_ts` read: a rebuilt query (smaller page)
-    starts again at that instant, re-reading its ties, which the target's merge absorbs."""
+    starts again at that instant, re-reading its ties, which the target's merge absorbs.
+
+    With a `plan` (a wide span split into sub-spans) its first request asks, in cheap `id`
+    order, whether the sub-span holds any row at all (an empty one costs that one 404);
+    when its walk is done it steals from the plan, and the plan hands the last reader the
+    open window."""
 
     def __init__(
         self, url: str, params: t.Mapping[str, t.Any], sizer: PageSizer, label: str,
-        key: str, walk: WindowWalk,
+        key: str, walk: WindowWalk, plan: SpanPlan | None = None,
     ) -> None:
         super().__init__(url, params, sizer, label)
         self.key = key
-        self.ordering = f"{key},id"
         self.walk = walk
+        self.plan = plan
+        self._probe = plan is not None
         self._pages = 0
         self._rows = 0
         self._fresh = True  # no row of the current window read yet
+
+    @property
+    def ordering(self) -> str:  # type: ignore[override]
+        return "id" if self._probe else f"{self.key},id"
 
     def position_of(self, record: t.Mapping[str, t.Any]) -> t.Any:
         return record.get(self.key)
@@ -166,7 +179,18 @@ class WindowReader(KeysetReader):
             at = datetime.fromisoformat(to_utc(str(value)))
         except ValueError:
             return False
-        return self.walk.cut(at, self._pages)
+        with self._locked():
+            return self.walk.cut(at, self._pages)
+
+    def _locked(self) -> t.ContextManager[t.Any]:
+        """The plan's lock: another reader may steal from this walk meanwhile."""
+        return self.plan.lock if self.plan is not None else contextlib.nullcontext()
+
+    def request(self) -> tuple[str, dict[str, t.Any] | None]:
+        if self._probe:
+            params = {**self.params, "ordering": "id", "page_size": 1}
+            return self.url, {**params, **self.filters()}
+        return super().request()
 
     def filters(self) -> dict[str, t.Any]:
         out: dict[str, t.Any] = {}
@@ -174,12 +198,17 @@ class WindowReader(KeysetReader):
             out[f"{self.key}__gte"] = self.after
         elif self.walk.start is not None:
             out[f"{self.key}__gte"] = utc_text(self.walk.start)
-        if self.walk.end is not None:
-            out[f"{self.key}__lt"] = utc_text(self.walk.end)
+        end = self.walk.horizon if self._probe else self.walk.end
+        if end is not None:
+            out[f"{self.key}__lt"] = utc_text(end)
         return out
 
     def shrink(self) -> bool:
-        if self._fresh and self.walk.shrink():
+        if self._probe:
+            return False  # an id-ordered page of one row: nothing smaller to ask
+        with self._locked():
+            shrunk = self._fresh and self.walk.shrink()
+        if shrunk:
             self.next_url = None
             logger.warning(
                 "%s: window down to %s from %s", self.label, self.walk.width, self.walk.start
@@ -187,14 +216,45 @@ class WindowReader(KeysetReader):
             return True
         return super().shrink()
 
+    def _after_probe(self, payload: t.Any) -> Page:
+        self._probe = False
+        self.next_url = None
+        if _results(payload):
+            return Page([], last=False)  # rows there: walk the sub-span in mod_ts order
+        with self._locked():
+            start, end = self.walk.start, self.walk.horizon
+            self.walk.done = True
+        return self._next_walk(Page([], last=False, window_start=start, window_end=end,
+                                    window_closed=True))
+
+    def _next_walk(self, page: Page) -> Page:
+        """This walk is done: steal, or take the open window if the plan says so, or end."""
+        if self.plan is None:
+            page.last = True
+            return page
+        walk = self.plan.steal()
+        if walk is not None:
+            self._probe = True  # the stolen half may hold nothing: one 404 says so
+        else:
+            walk = self.plan.finish()
+        if walk is None:
+            page.last = True
+        else:
+            self.walk = walk
+        return page
+
     def advance(self, payload: t.Any, seconds: float) -> Page:
+        if self._probe:
+            return self._after_probe(payload)
         size = self.sizer.size
         results, more = self._follow(payload, seconds)
         if self.sizer.size < size:  # slow: the sort is over the window's rows, narrow it
-            self.walk.slow()
+            with self._locked():
+                self.walk.slow()
         self._pages += 1
         self._rows += len(results)
         self._fresh = False
+        start = self.walk.start
         if more and self._pages >= CUT_AFTER_PAGES and results and self._cut_at(self.after):
             logger.info(
                 "%s: crowded window cut at %s after %d pages; windows of %s from there",
@@ -203,12 +263,27 @@ class WindowReader(KeysetReader):
             self._pages = self._rows = 0
             self._fresh = True  # a 504 on the narrower window halves it again
             self.next_url = None  # rebuilt from `after` (ties at that instant come again)
-            return Page(results, last=False, window_closed=True)
+            return Page(results, last=False, window_closed=True, window_start=start,
+                        window_end=self.walk.start)
         if more:
             return Page(results, last=False)
-        end = self.walk.complete(self._pages, self._rows)
+        with self._locked():
+            end = self.walk.complete(self._pages, self._rows)
         self._pages = self._rows = 0
         self._fresh = True
         self.after = None
         self.next_url = None
-        return Page(results, last=self.walk.done, window_end=end, window_closed=True)
+        page = Page(results, last=False, window_end=end, window_closed=True,
+                    window_start=start)
+        if not self.walk.done:
+            return page
+        if end is None:  # the open window: the run's last
+            page.last = True
+            return page
+        return self._next_walk(page)
+
+
+def _results(payload: t.Any) -> list[t.Any]:
+    if payload is None:
+        return []
+    return payload.get("results", []) if isinstance(payload, dict) else payload

@@ -37,7 +37,7 @@ from tap_oracle_wms.partitions import (
 from tap_oracle_wms.readers import PageSizer, RangeReader, WindowReader
 from tap_oracle_wms.records import RecordPlan, new_field_schema, to_utc, utc_text
 from tap_oracle_wms.schema import add_missing_properties
-from tap_oracle_wms.windows import CUT_AFTER_PAGES, WindowWalk
+from tap_oracle_wms.windows import CUT_AFTER_PAGES, Coverage, SpanPlan, WindowWalk, plan_spans
 
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
@@ -73,7 +73,8 @@ class EntityStream(RESTStream[str]):
         self._feeds: list[Feed] | None = None
         self._current_range: list | None = None  # the range whose records are being written
         self._high_water: str | None = None  # newest mod_ts of a full snapshot
-        self._max_seen: str | None = None  # newest replication key value written
+        self._page_newest: t.Any = None  # newest replication key value of the page written
+        self._coverage: Coverage | None = None  # incremental: windows written, the bookmark
         self._schema_grew = False  # a field describe lacks arrived: SCHEMA again
         self._pages = 0
         self._records = 0
@@ -243,33 +244,37 @@ class EntityStream(RESTStream[str]):
         ]
 
     def _prepare_incremental(self) -> None:
-        lower = self._incremental_lower_bound()
+        lower_text = self._incremental_lower_bound()
+        lower = datetime.fromisoformat(lower_text) if lower_text else None
         self._ceiling = self._run_start if self.is_timestamp_replication_key else None
         run_start = datetime.fromisoformat(self._run_start)
         lookback = timedelta(minutes=float(self.config.get("lookback_minutes", 5)))
         width = timedelta(hours=float(self.config.get("incremental_window_hours", 24)))
-        walk = WindowWalk(
-            datetime.fromisoformat(lower) if lower else None, run_start - lookback, width
-        )
+        horizon = run_start - lookback
+        self._coverage = Coverage(lower)
+        spans = plan_spans(lower, horizon, width, max_parts=2 * self._fetcher.workers)
+        plan = SpanPlan(spans, width) if spans else None
+        walks = plan.walks[:] if plan else [WindowWalk(lower, horizon, width)]
         self.logger.info(
-            "Incremental '%s' from %s__gte=%s (run start %s), windows of %s to start",
+            "Incremental '%s' from %s__gte=%s (run start %s), %s, windows of %s to start",
             self.entity,
             self.replication_key,
-            lower,
+            lower_text,
             self._run_start,
-            walk.width,
+            f"{len(walks)} sub-spans read at once" if plan else "one walk",
+            walks[0].width,
         )
-        reader = WindowReader(
-            self.client.entity_url(self.entity),
-            self._base_params(),
-            self._sizer(),
-            f"entity '{self.entity}' by {self.replication_key} windows",
-            str(self.replication_key),
-            walk,
-        )
-        # One reader per entity, whose cursor is sequential: let it read a crowded window
-        # ahead while the entities before it are written.
-        self._feeds = [self._fetcher.add(reader, self._what, ahead=CUT_AFTER_PAGES)]
+        url = self.client.entity_url(self.entity)
+        label = f"entity '{self.entity}' by {self.replication_key} windows"
+        readers = [
+            WindowReader(url, self._base_params(), self._sizer(), label,
+                         str(self.replication_key), walk, plan)
+            for walk in walks
+        ]
+        # A lone reader's cursor is sequential: let it read a crowded window ahead while
+        # the entities before it are written.
+        ahead = None if plan else CUT_AFTER_PAGES
+        self._feeds = [self._fetcher.add(r, self._what, ahead=ahead) for r in readers]
 
     def _flatten(self, results: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
         if self._plan is None:
@@ -378,19 +383,25 @@ class EntityStream(RESTStream[str]):
         self.state_manager.is_flushed = False
 
     def _incremental_records(self) -> t.Iterator[dict[str, t.Any]]:
-        """The bookmark moves when a window is complete: a STATE written inside a window keeps
-        the bookmark of the window before (a page shrunk mid-window restarts at the last
-        instant read, so inside a window the order is not strictly resumable)."""
-        assert self._feeds is not None
+        """The bookmark moves when a window is complete, and only as far as the windows
+        written contiguously from the lower bound (`Coverage`): a STATE written inside a
+        window, or while an earlier sub-span is unfinished, keeps the bookmark before it."""
+        assert self._feeds is not None and self._coverage is not None
         state = self.stream_state
-        for _feed, page in self._fetcher.drain(self._feeds):
+        newest: dict[int, t.Any] = {}  # per reader: newest value of its open window
+        for feed, page in self._fetcher.drain(self._feeds):
+            self._page_newest = None
             yield from self._flatten(page.results)
+            key = id(feed)
+            value = _newer(newest.get(key), self._page_newest)
             if not page.window_closed:
+                newest[key] = value
                 continue
-            # Up to the newest change written, never past the run start: every row of the
-            # windows read so far is written, the next windows hold only newer ones, and the
-            # newest value comes from the server's clock, not ours.
-            mark = self._max_seen
+            newest.pop(key, None)
+            # Up to the newest change written below the first unwritten instant, never past
+            # the run start: the next windows hold only newer rows, and the newest value
+            # comes from the server's clock, not ours.
+            mark = self._coverage.add(page.window_start, page.window_end, value)
             if mark is not None and self._ceiling is not None and mark > self._ceiling:
                 mark = self._ceiling
             current = state.get("replication_key_value")
@@ -426,9 +437,7 @@ class EntityStream(RESTStream[str]):
         would reject the lookback overlap as "unsorted"."""
         key = self.replication_key
         if key:
-            value = latest_record.get(key)
-            if value is not None and (self._max_seen is None or value > self._max_seen):
-                self._max_seen = value
+            self._page_newest = _newer(self._page_newest, latest_record.get(key))
         elif self._current_range is not None:
             self._current_range[2] = latest_record["id"]
             value = latest_record.get(self._full_high_water_key)
@@ -452,6 +461,12 @@ class EntityStream(RESTStream[str]):
                     version=self._stream_version,
                     time_extracted=self._extracted_at,
                 )
+
+
+def _newer(a: t.Any, b: t.Any) -> t.Any:
+    if a is None:
+        return b
+    return a if b is None or a >= b else b
 
 
 def _results(payload: t.Any) -> list[dict[str, t.Any]]:

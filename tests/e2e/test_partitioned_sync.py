@@ -141,12 +141,16 @@ def test_first_incremental_from_2000_completes_past_a_gateway_limit(tmp_path) ->
     sort is charged per matching row on every page): the windowed, id-ordered incremental
     still completes from start_date 2000-01-01, exact: windows that hit the gateway are
     halved until their sort fits, and the bookmark only moves past completed windows."""
-    latency = {"per_request": 0.002, "sort_per_row": 0.0005, "gateway_seconds": 0.4,
+    latency = {"per_request": 0.002, "sort_per_row": 0.0005, "gateway_seconds": 0.15,
                "max_concurrent": 4}
     with running_simulator(scale=1500, seed=61, latency=latency) as sim:
-        pipes = _pipes(sim, tmp_path, start_date="2000-01-01T00:00:00+00:00")
+        # Half-year windows: the span is split into sub-spans read at once, and the first
+        # windows over the months that hold the rows are too wide for the gateway.
+        pipes = _pipes(sim, tmp_path, start_date="2000-01-01T00:00:00+00:00",
+                       incremental_window_hours=24 * 180)
         pipes.page_size = 100
         first = pipes.run("incremental", timeout=400)
+        assert "sub-spans read at once" in first.tap_log
         assert sim.stats()["gateway_timeouts"] > 0, "no window hit the gateway: proves nothing"
         assert "window down to" in first.tap_log
         assert_matches_wms(pipes.warehouse, sim, deletes_reconciled=False,
