@@ -6,9 +6,11 @@ this thread alone writes Singer messages, in order.
 
 Sync modes:
 - incremental: bounded `mod_ts` windows from `bookmark - lookback` (`windows.py`), read in
-  `mod_ts,id` order (the sort stays as small as the window); the bookmark moves once all of a
-  window's rows were written, to the newest value written, monotonic and capped at the run's
-  start instant (rows committed during the run are re-read next time).
+  `mod_ts,id` order (the sort stays as small as the window); a wide span (a first run from
+  an old start_date) as sub-spans read at once. The bookmark moves once all of a window's
+  rows were written and every window before it too, to the newest value written there,
+  monotonic and capped at the run's start instant (rows committed during the run are
+  re-read next time).
 - full: the entity split into id ranges read at once (`partitions.py`), one snapshot
   version for all of them; `full_progress = {version, ranges}` in state holds the
   unfinished ranges with their last written id, so an interrupted snapshot resumes each
