@@ -15,9 +15,9 @@ read in parallel while stdout stays one stream at a time.
 Pages read ahead for streams the writer has not reached yet are what costs memory (a parsed
 page of `order_hdr` is ~10 MB), so together they are held to `max_held` pages (fetched or
 in flight; half the workers by default: at 8 workers the tap's peak fell from 283 to 180 MB
-with the same wall time); a reader over that budget waits until the writer takes a page. The readers of
-the streams being written are never held back, so the writer always has something to wait
-for, and the budget cannot deadlock the run.
+with the same wall time); a reader over that budget waits until the writer takes a page.
+The readers of the streams being written are never held back, so the writer always has
+something to wait for, and the budget cannot deadlock the run.
 """
 
 from __future__ import annotations
