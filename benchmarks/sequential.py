@@ -15,31 +15,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import orjson
 import requests
 
+from benchmarks.floor import API, pages
 from benchmarks.paths import ENTITIES, PASSWORD, USERNAME
-
-API = "/wms/lgfapi/v10/entity"
 
 
 def entity_ids(session: requests.Session, base_url: str, entity: str, page_size: int) -> list[int]:
-    """Every id of `entity`, in id order, one request at a time."""
-    url: str | None = f"{base_url.rstrip('/')}{API}/{entity}/"
-    params: dict[str, Any] | None = {
-        "page_mode": "sequenced", "page_size": page_size, "ordering": "id"}
-    ids: list[int] = []
-    while url:
-        resp = session.get(url, params=params, timeout=600)
-        if resp.status_code == 404:  # lgfapi answers 404 when nothing matches
-            break
-        resp.raise_for_status()
-        page = orjson.loads(resp.content)
-        ids.extend(int(rec["id"]) for rec in page["results"])
-        url, params = page.get("next_page"), None
-    return ids
+    """Every id of `entity`, in id order, one request at a time (the floor's page loop)."""
+    url = f"{base_url.rstrip('/')}{API}/{entity}/"
+    return [int(rec["id"]) for page in pages(session, url, page_size) for rec in page]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

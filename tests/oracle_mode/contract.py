@@ -219,23 +219,9 @@ def is_insert_values(sql: str) -> bool:
 
 def check_execute(sql: str, params: Any, *, max_ident_bytes: int = 128,
                   input_sizes: Sequence[Any] | Mapping[str, Any] | None = None) -> Scanned:
-    """All the rules for one ``Cursor.execute``; returns what the driver saw."""
-    scanned = scan(sql)
-    check_identifiers(scanned, max_ident_bytes)
-    plsql = kind(sql) == "PLSQL"
-    if params is None:
-        params = {}
-    if isinstance(params, Mapping):
-        check_named(scanned, params)
-        values: Iterable[Any] = params.values()
-    else:
-        check_positional(scanned, params, plsql)
-        values = params
-    for v in values:
-        check_number(v)
-    if input_sizes:
-        check_input_sizes(sql, scanned, input_sizes, [params])
-    return scanned
+    """All the rules for one ``Cursor.execute``: those of an ``executemany`` of one row."""
+    return check_executemany(sql, [{} if params is None else params],
+                             max_ident_bytes=max_ident_bytes, input_sizes=input_sizes)
 
 
 def check_executemany(sql: str, rows: Sequence[Any], *, max_ident_bytes: int = 128,
