@@ -25,11 +25,11 @@ import typing as t
 from datetime import UTC, datetime, timedelta
 
 from singer_sdk import RESTStream
-from singer_sdk.helpers._catalog import get_selected_schema
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.types import Context
 from singer_sdk.singerlib import RecordMessage
 
+from tap_oracle_wms.growth import SchemaGrowth
 from tap_oracle_wms.partitions import (
     describe_range,
     partition_count,
@@ -37,8 +37,7 @@ from tap_oracle_wms.partitions import (
     ranges_from_state,
 )
 from tap_oracle_wms.readers import PageSizer, RangeReader, WindowReader
-from tap_oracle_wms.records import RecordPlan, new_field_schema, to_utc, utc_text
-from tap_oracle_wms.schema import add_missing_properties
+from tap_oracle_wms.records import RecordPlan, to_utc, utc_text
 from tap_oracle_wms.windows import CUT_AFTER_PAGES, Coverage, SpanPlan, WindowWalk, plan_spans
 
 if t.TYPE_CHECKING:
@@ -51,7 +50,7 @@ FULL_PROGRESS = "full_progress"
 PROGRESS_LOG_SECONDS = 10.0
 
 
-class EntityStream(RESTStream[str]):
+class EntityStream(SchemaGrowth, RESTStream[str]):
     """A WMS entity (`order_hdr`, ...) as a Singer stream keyed on `id`."""
 
     def __init__(self, tap: Tap, entity: str, client: WMSClient, who: str) -> None:
@@ -82,53 +81,6 @@ class EntityStream(RESTStream[str]):
         self._records = 0
         self._started = 0.0
         self._last_log = 0.0
-
-    # --- schema: described lazily, so unselected entities never cost a request ---
-
-    @property
-    def schema(self) -> dict:
-        if self._schema is None:
-            self._schema = self._describe(self.entity)
-        return self._schema
-
-    @property
-    def effective_schema(self) -> dict:
-        """The input catalog's schema plus the fields WMS describes that it lacks.
-
-        The SDK would use the catalog's schema alone, so a field WMS gained since the
-        catalog was made (or cached, see `discovery_cache`) would be dropped silently.
-        Without an input catalog this is the described schema, as in the SDK.
-        """
-        if self._input_schema is None:
-            return self.schema
-        if self._catalog_schema_with_drift is None:
-            self._catalog_schema_with_drift = self._merge_drift(self._input_schema)
-        return self._catalog_schema_with_drift
-
-    def _merge_drift(self, catalog_schema: dict) -> dict:
-        merged, added = add_missing_properties(catalog_schema, self.schema)
-        if not added:
-            return merged
-        self.logger.warning(
-            "entity '%s': %d field(s) described by WMS but missing from the catalog, "
-            "loaded as described: %s; rerun discovery to refresh it",
-            self.entity,
-            len(added),
-            ", ".join(added),
-        )
-        # The tap registered the catalog's schema with its mapper at start; the SCHEMA
-        # message and any stream map are built from that registration, so renew it.
-        self._tap.mapper.register_raw_stream_schema(
-            self.name, get_selected_schema(self.name, merged, self.mask), self.primary_keys
-        )
-        self._stream_maps = None
-        return merged
-
-    def _write_schema_message(self) -> None:
-        """Merge the drift before the SCHEMA message: it is the first thing `sync` writes,
-        before anything else reads `effective_schema`."""
-        _ = self.effective_schema  # merged once, cached
-        super()._write_schema_message()
 
     @property
     def is_sorted(self) -> bool:
@@ -304,32 +256,6 @@ class EntityStream(RESTStream[str]):
             self._on_new_field,
             null_sentinels=self.config.get("sentinel_fks", "null") == "null",
         )
-
-    def _on_new_field(self, name: str, value: t.Any) -> dict[str, dict[str, t.Any]] | None:
-        """A record carries a field its describe lacks (seen on production after a release
-        upgrade): grow the schema, so the target adds the column, and say so once."""
-        if name in self.effective_schema.get("properties", {}):
-            return None  # known, and deselected
-        added = new_field_schema(name, value)
-        schema = dict(self.effective_schema)
-        schema["properties"] = {**schema.get("properties", {}), **added}
-        if self._input_schema is None:
-            self._schema = schema
-        else:
-            self._catalog_schema_with_drift = schema
-        self._tap.mapper.register_raw_stream_schema(
-            self.name, get_selected_schema(self.name, schema, self.mask), self.primary_keys
-        )
-        self._stream_maps = None
-        self._schema_grew = True
-        self.logger.warning(
-            "entity '%s': records carry field '%s', which WMS's describe lacks; loaded as %s "
-            "(the table gains the column)",
-            self.entity,
-            name,
-            "/".join(str(p.get("type")) for p in added.values()),
-        )
-        return added
 
     def _log_progress(self, *, final: bool = False) -> None:
         now = time.monotonic()
