@@ -17,6 +17,7 @@ from guard_helpers import (
     guard_rows,
     holder_cmd,
     recorder_cmd,
+    started,
     wait_for,
 )
 
@@ -89,7 +90,7 @@ def test_lock_timeout_skips(project, tmp_path):
     holder = guard(project, "--pipeline", "full_sync", "--no-check",
                    *holder_cmd(tmp_path, log, release))
     try:
-        wait_for(lambda: log.exists())
+        wait_for(lambda: started(log))
         late = guard(project, "--pipeline", "incremental_sync", "--no-check", "--wait", "0.5",
                      *recorder_cmd(tmp_path, tmp_path / "late.log", 0))
         out, _ = late.communicate(timeout=60)
@@ -117,7 +118,7 @@ def test_lock_freed_after_sigkill(project, tmp_path):
     log = tmp_path / "runs.log"
     holder = guard(project, "--pipeline", "full_sync", "--no-check",
                    *recorder_cmd(tmp_path, log, 60))
-    wait_for(lambda: log.exists())
+    wait_for(lambda: started(log))
     lock = SchemaLock(cfg.lock_dir, cfg.lock_key)
     assert not lock.try_acquire()
     [child] = child_pids(holder.pid)
@@ -135,7 +136,7 @@ def test_sigterm_is_forwarded(project, tmp_path):
     log, release = tmp_path / "runs.log", tmp_path / "never"
     holder = guard(project, "--pipeline", "full_sync", "--no-check",
                    *holder_cmd(tmp_path, log, release))
-    wait_for(lambda: log.exists())
+    wait_for(lambda: started(log))
     holder.send_signal(signal.SIGTERM)
     out, _ = holder.communicate(timeout=60)
     assert holder.returncode == 128 + signal.SIGTERM

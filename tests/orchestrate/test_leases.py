@@ -19,6 +19,7 @@ from guard_helpers import (
     guard_rows,
     holder_cmd,
     recorder_cmd,
+    started,
     wait_for,
 )
 from sqlalchemy.dialects import oracle
@@ -69,7 +70,7 @@ def test_other_host_skips_naming_the_holder(project, tmp_path):
     holder = guard(project, "--pipeline", "full_sync", "--no-check",
                    *holder_cmd(tmp_path, log, release), env=host(tmp_path, "a", url))
     try:
-        wait_for(log.exists)
+        wait_for(lambda: started(log))
         late = guard(project, "--pipeline", "incremental_sync", "--no-check", "--wait", "0.5",
                      *recorder_cmd(tmp_path, tmp_path / "late.log", 0),
                      env=host(tmp_path, "b", url))
@@ -90,7 +91,7 @@ def test_killed_guard_keeps_the_lease_while_its_run_lives(project, tmp_path):
     holder = guard(project, "--pipeline", "full_sync", "--no-check",
                    *holder_cmd(tmp_path, log, tmp_path / "never"),
                    env=host(tmp_path, "a", url, lease=lease))
-    wait_for(log.exists)
+    wait_for(lambda: started(log))
     keeper, run = keeper_and_run(holder.pid)
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait(timeout=10)
@@ -116,7 +117,7 @@ def test_lease_of_a_vanished_host_expires(project, tmp_path):
     url, log = lock_db(tmp_path), tmp_path / "runs.log"
     holder = guard(project, "--pipeline", "full_sync", "--no-check",
                    *recorder_cmd(tmp_path, log, 60), env=host(tmp_path, "a", url, lease=1.5))
-    wait_for(log.exists)
+    wait_for(lambda: started(log))
     for pid in (*keeper_and_run(holder.pid), holder.pid):  # the whole host is gone
         os.kill(pid, signal.SIGKILL)
     holder.wait(timeout=10)
