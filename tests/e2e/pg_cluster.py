@@ -116,3 +116,17 @@ def running_cluster() -> Iterator[Cluster]:
                                       "immediate", "-w", "stop"]), capture_output=True,
                            timeout=120, check=False)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def open_shared_ops_db(folder: Path, worker: int) -> int:
+    """What every wms-ops command on every host does first, on a database nobody has used
+    yet (its URL in `folder/url`): open (create) the ops tables; then the guard's first write."""
+    from orchestrate.ops_tables import GUARD_RUNS
+    from orchestrate.opsdb import OpsDB
+
+    ops = OpsDB((folder / "url").read_text())
+    try:
+        return ops.insert(GUARD_RUNS, run_id=f"w{worker}", pipeline="p", environment="dev",
+                          started_at="2026-01-01T00:00:00Z", outcome="running")
+    finally:
+        ops.close()
