@@ -45,6 +45,10 @@ def test_two_hosts_share_pauses_alerts_runs_and_reconciliations_on_oracle(projec
         project.add_run("full_sync", now - timedelta(minutes=5), now - timedelta(minutes=1))
         recovered = run_check(cfg, host_b).events + run_check(cfg, host_a).events
         assert [(e.event, e.rule) for e in recovered] == [("recovery", "failed")]
+        project.add_run("full_sync", now - timedelta(seconds=50), now - timedelta(seconds=40),
+                        status="FAIL", error="Loader failed again")
+        again = run_check(cfg, host_a).events + run_check(cfg, host_b).events
+        assert [(e.event, e.rule) for e in again] == [("open", "failed")]  # a closed one is history
 
         run = host_a.insert(GUARD_RUNS, run_id="r1", pipeline="incremental_sync",
                             environment="dev", started_at=iso(utcnow()), outcome="running",
