@@ -12,9 +12,12 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import sqlalchemy as sa
+
 from orchestrate.channels import AlertEvent, dispatch
 from orchestrate.config import OpsConfig
 from orchestrate.history import build_history
+from orchestrate.ops_tables import ALERTS, NOTIFICATIONS
 from orchestrate.opsdb import OpsDB
 from orchestrate.pauses import blocking_reason
 from orchestrate.rules import CRITICAL, Condition, evaluate
@@ -43,33 +46,28 @@ def sync_alerts(ops: OpsDB, environment: str, conditions: list[Condition],
     """Reconcile open alerts with current conditions; returns the events to announce."""
     events: list[AlertEvent] = []
     current = {c.key: c for c in conditions}
-    with ops.transaction() as conn:
-        open_rows = conn.execute(
-            "SELECT * FROM alerts WHERE closed_at IS NULL AND environment = ?", (environment,)
-        ).fetchall()
+    with ops.transaction() as tx:
+        open_rows = tx.query(_open(environment))
         open_by_key = {r["alert_key"]: r for r in open_rows}
         for key, cond in current.items():
             row = open_by_key.get(key)
             if row is None:
-                cur = conn.execute(
-                    "INSERT INTO alerts (alert_key, environment, pipeline, rule, severity, "
-                    "message, opened_at, last_seen_at) VALUES (?,?,?,?,?,?,?,?)",
-                    (key, cond.environment, cond.pipeline, cond.rule, cond.severity,
-                     cond.message, iso(now), iso(now)),
-                )
+                alert_id = tx.insert(
+                    ALERTS, alert_key=key, environment=cond.environment, pipeline=cond.pipeline,
+                    rule=cond.rule, severity=cond.severity, message=cond.message,
+                    opened_at=iso(now), last_seen_at=iso(now))
                 events.append(AlertEvent("open", cond.environment, cond.pipeline, cond.rule,
-                                         cond.severity, cond.message, int(cur.lastrowid or 0)))
+                                         cond.severity, cond.message, alert_id))
                 continue
-            conn.execute(
-                "UPDATE alerts SET last_seen_at = ?, message = ?, severity = ? WHERE id = ?",
-                (iso(now), cond.message, cond.severity, row["id"]),
-            )
+            tx.execute(ALERTS.update().where(ALERTS.c.id == row["id"]).values(
+                last_seen_at=iso(now), message=cond.message, severity=cond.severity))
             if cond.severity == CRITICAL and row["severity"] != CRITICAL:
                 events.append(AlertEvent("escalate", cond.environment, cond.pipeline,
                                          cond.rule, cond.severity, cond.message, row["id"]))
         for key, row in open_by_key.items():
             if key not in current:
-                conn.execute("UPDATE alerts SET closed_at = ? WHERE id = ?", (iso(now), row["id"]))
+                tx.execute(ALERTS.update().where(ALERTS.c.id == row["id"])
+                           .values(closed_at=iso(now)))
                 events.append(AlertEvent(
                     "recovery", row["environment"], row["pipeline"], row["rule"],
                     row["severity"], f"cleared (was: {row['message']})", row["id"],
@@ -90,11 +88,8 @@ def run_check(cfg: OpsConfig, ops: OpsDB, now: datetime | None = None) -> CheckR
     for ev in result.events:
         outcome = dispatch(cfg, ev)
         for channel, error in outcome.items():
-            ops.execute(
-                "INSERT INTO notifications (alert_id, event, channel, sent_at, ok, error) "
-                "VALUES (?,?,?,?,?,?)",
-                (ev.alert_id, ev.event, channel, iso(utcnow()), int(error is None), error),
-            )
+            ops.insert(NOTIFICATIONS, alert_id=ev.alert_id, event=ev.event, channel=channel,
+                       sent_at=iso(utcnow()), ok=int(error is None), error=error)
         if any(outcome.values()):
             result.failures[ev.alert_id] = outcome
     if not result.events:
@@ -104,8 +99,12 @@ def run_check(cfg: OpsConfig, ops: OpsDB, now: datetime | None = None) -> CheckR
 
 def open_alerts(ops: OpsDB, environment: str) -> list[dict]:
     """Open alerts for the dashboard and the `check` summary."""
-    rows = ops.query(
-        "SELECT * FROM alerts WHERE closed_at IS NULL AND environment = ? ORDER BY opened_at",
-        (environment,),
-    )
-    return [dict(r) for r in rows]
+    return [dict(r) for r in ops.query(_open(environment).order_by(ALERTS.c.opened_at))]
+
+
+def _open(environment: str | None) -> sa.Select:
+    """The open alerts of an environment (of every one: None)."""
+    where = [ALERTS.c.closed_at.is_(None)]
+    if environment is not None:
+        where.append(ALERTS.c.environment == environment)
+    return sa.select(ALERTS).where(*where)

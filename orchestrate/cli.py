@@ -15,7 +15,7 @@ from pathlib import Path
 
 from orchestrate.config import OpsConfig, load_config
 from orchestrate.dbaccess import DatabaseBusy
-from orchestrate.opsdb import OpsDB
+from orchestrate.opsdb import OpsDB, OpsDBUnavailable, open_ops_db
 from orchestrate.timeutil import parse_duration, parse_when, utcnow
 
 
@@ -191,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     cfg = load_config()
     try:
-        ops = OpsDB(cfg.ops_db_path)
-    except DatabaseBusy as exc:
+        ops = open_ops_db(cfg)
+    except (DatabaseBusy, OpsDBUnavailable) as exc:
         print(exc, file=sys.stderr)
         return 1
     try:

@@ -112,6 +112,8 @@ class OpsConfig:
     lock_url: str | None = field(default=None, repr=False)  # may hold a password
     lock_lease_seconds: float = 300
     target_schema: str | None = None  # the target's default_target_schema (Oracle)
+    # The ops records shared by every host (any SQLAlchemy URL); None: ops_db_path, local.
+    ops_db_url: str | None = field(default=None, repr=False)  # may hold a password
 
     def pipeline(self, name: str) -> Pipeline:
         """Look a pipeline up by name or alias ("full", "incremental"); clear error otherwise."""
@@ -262,4 +264,5 @@ def load_config(env: Mapping[str, str] | None = None) -> OpsConfig:
         lock_url=_str(env, "lock_url"),
         lock_lease_seconds=_float(env, "lock_lease_seconds", 300),
         target_schema=target_schema,
+        ops_db_url=_str(env, "ops_db_url"),
     )

@@ -76,6 +76,14 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database).expanduser()
 
 
+def engine_url(url: str) -> str:
+    """`url` with the driver wms-ops installs when it names none: `postgresql://` is
+    `postgresql+psycopg://` (psycopg 3, installed with the plugins; SQLAlchemy would otherwise
+    look for psycopg2, which nothing installs)."""
+    scheme, sep, rest = url.partition("://")
+    return f"postgresql+psycopg://{rest}" if sep and scheme in ("postgresql", "postgres") else url
+
+
 def reader_engine(url: str) -> sa.Engine | None:
     """An engine for a database ops only reads (system DB, warehouse); None when it is a
     SQLite file nobody has created yet (reading must not create it: an empty file in
@@ -90,4 +98,4 @@ def reader_engine(url: str) -> sa.Engine | None:
     if sa.engine.make_url(url).drivername.startswith("sqlite"):
         return sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT},
                                 poolclass=sa.pool.NullPool)
-    return sa.create_engine(url)
+    return sa.create_engine(engine_url(url))

@@ -31,6 +31,7 @@ from orchestrate.config import OpsConfig, Pipeline
 from orchestrate.inner_exec import spawn_argv
 from orchestrate.leases import LeaseLock, error_text, lease_schema, start_keeper
 from orchestrate.locks import SchemaLock
+from orchestrate.ops_tables import GUARD_RUNS
 from orchestrate.opsdb import OpsDB
 from orchestrate.pauses import blocking_reason
 from orchestrate.timeutil import iso, utcnow
@@ -101,10 +102,7 @@ def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def _record(ops: OpsDB, **row: object) -> int:
-    cols = ", ".join(row)
-    return ops.execute(
-        f"INSERT INTO guard_runs ({cols}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
-    )
+    return ops.insert(GUARD_RUNS, **row)
 
 
 def _run_child(cmd: list[str], env: dict[str, str], lock_fd: int,
@@ -213,11 +211,9 @@ def run_guard(cfg: OpsConfig, ops: OpsDB, pipeline: str, args: list[str] | None 
             rc, reason = 127, f"cannot start inner command: {exc}"
         if rc == 0 and p.kind == "full" and not cfg.inner_command:
             _seed_bookmarks(cfg, env)  # still under the lock: no incremental can start first
-        ops.execute(
-            "UPDATE guard_runs SET ended_at = ?, outcome = ?, exit_code = ?, reason = ? "
-            "WHERE id = ?",
-            (iso(utcnow()), "success" if rc == 0 else "failed", rc, reason, guard_id),
-        )
+        ops.execute(GUARD_RUNS.update().where(GUARD_RUNS.c.id == guard_id).values(
+            ended_at=iso(utcnow()), outcome="success" if rc == 0 else "failed", exit_code=rc,
+            reason=reason))
     finally:
         if lease is not None:
             try:

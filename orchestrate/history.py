@@ -13,8 +13,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 from orchestrate.config import OpsConfig
 from orchestrate.meltano_runs import read_runs
+from orchestrate.ops_tables import GUARD_RUNS
 from orchestrate.opsdb import OpsDB
 from orchestrate.timeutil import human_duration, iso, parse_ts, utcnow
 from orchestrate.warehouse import Warehouse
@@ -103,12 +106,10 @@ def build_history(
 
     known = {r.run_id for r in records}
     names = [p.name for p in pipelines]
-    sql = f"SELECT * FROM guard_runs WHERE pipeline IN ({','.join('?' * len(names))})"
-    params: list[Any] = list(names)
+    query = sa.select(GUARD_RUNS).where(GUARD_RUNS.c.pipeline.in_(names))
     if env is not None:
-        sql += " AND environment = ?"
-        params.append(env)
-    for row in ops.query(sql, tuple(params)):
+        query = query.where(GUARD_RUNS.c.environment == env)
+    for row in ops.query(query.order_by(GUARD_RUNS.c.id)):
         started = parse_ts(row["started_at"])
         if since is not None and started is not None and started < since:
             continue

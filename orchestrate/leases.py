@@ -39,7 +39,7 @@ from types import FrameType
 import sqlalchemy as sa
 
 from orchestrate.config import conform_schema, without_credentials
-from orchestrate.dbaccess import BUSY_TIMEOUT, retry_busy
+from orchestrate.dbaccess import BUSY_TIMEOUT, engine_url, retry_busy
 from orchestrate.locks import wait_for_lock
 
 log = logging.getLogger("wms_ops.lease")
@@ -57,7 +57,7 @@ URL_ENV = "WMS_OPS_LOCK_URL"
 
 def _engine(url: str) -> sa.Engine:
     args = {"timeout": BUSY_TIMEOUT} if url.startswith("sqlite") else {}
-    return sa.create_engine(url, connect_args=args, poolclass=sa.pool.NullPool)
+    return sa.create_engine(engine_url(url), connect_args=args, poolclass=sa.pool.NullPool)
 
 
 def locks_table(schema: str | None) -> sa.Table:

@@ -13,7 +13,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
+
 from orchestrate.config import OpsConfig
+from orchestrate.ops_tables import PAUSES
 from orchestrate.opsdb import OpsDB
 from orchestrate.timeutil import iso, parse_duration, parse_ts, utcnow
 
@@ -86,12 +89,14 @@ def window_reason(cfg: OpsConfig, pipeline: str, now: datetime) -> str | None:
     return None
 
 
+def _in_force(pipeline: str, environment: str) -> tuple[sa.ColumnElement[bool], ...]:
+    """The pauses of a pipeline that apply to an environment: its own and '*' (all)."""
+    return PAUSES.c.pipeline == pipeline, PAUSES.c.environment.in_([environment, "*"])
+
+
 def active_pause(ops: OpsDB, pipeline: str, environment: str, now: datetime) -> dict | None:
     """The pause in force for this pipeline and environment (or '*'), if any."""
-    for row in ops.query(
-        "SELECT * FROM pauses WHERE pipeline = ? AND environment IN (?, '*')",
-        (pipeline, environment),
-    ):
+    for row in ops.query(sa.select(PAUSES).where(*_in_force(pipeline, environment))):
         until = parse_ts(row["until"])
         if until is None or now < until:
             return dict(row)
@@ -113,17 +118,13 @@ def blocking_reason(cfg: OpsConfig, ops: OpsDB, pipeline: str, now: datetime | N
 def pause(ops: OpsDB, pipeline: str, environment: str, until: datetime | None,
           reason: str | None) -> None:
     """Pause a pipeline (replaces an earlier pause of the same pipeline and environment)."""
-    ops.execute(
-        "INSERT OR REPLACE INTO pauses (pipeline, environment, paused_at, until, reason) "
-        "VALUES (?,?,?,?,?)",
-        (pipeline, environment, iso(utcnow()), iso(until) if until else None, reason),
-    )
+    with ops.transaction() as tx:
+        tx.execute(PAUSES.delete().where(PAUSES.c.pipeline == pipeline,
+                                         PAUSES.c.environment == environment))
+        tx.insert(PAUSES, pipeline=pipeline, environment=environment, paused_at=iso(utcnow()),
+                  until=iso(until) if until else None, reason=reason)
 
 
 def resume(ops: OpsDB, pipeline: str, environment: str) -> int:
     """Lift pauses of a pipeline (for this environment and '*'); returns how many."""
-    cur = ops.conn.execute(
-        "DELETE FROM pauses WHERE pipeline = ? AND environment IN (?, '*')",
-        (pipeline, environment),
-    )
-    return cur.rowcount
+    return ops.execute(PAUSES.delete().where(*_in_force(pipeline, environment)))

@@ -13,9 +13,12 @@ import json
 import logging
 from typing import Any
 
+import sqlalchemy as sa
+
 from orchestrate.config import OpsConfig
 from orchestrate.history import build_history
 from orchestrate.meltano_runs import norm_run_id
+from orchestrate.ops_tables import RECONCILIATIONS as RECON
 from orchestrate.opsdb import OpsDB
 from orchestrate.timeutil import iso, utcnow
 from orchestrate.warehouse import StreamCounts, Warehouse
@@ -90,16 +93,13 @@ def reconcile(cfg: OpsConfig, ops: OpsDB, run_id: str | None = None) -> list[dic
     finally:
         wh.dispose()
     now = iso(utcnow())
-    with ops.transaction() as conn:
+    with ops.transaction() as tx:
         for r in rows:
-            conn.execute(
-                "INSERT INTO reconciliations (run_id, pipeline, environment, created_at, entity, "
-                "wms_rows, table_rows, inserted, changed, deleted, missing_in_table, "
-                "extra_in_table, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (rid, full.name, cfg.environment, now, r["entity"], r["wms_rows"],
-                 r["table_rows"], r["inserted"], r["changed"], r["deleted"],
-                 json.dumps(r["missing_in_table"]), json.dumps(r["extra_in_table"]), r["error"]),
-            )
+            tx.insert(RECON, run_id=rid, pipeline=full.name, environment=cfg.environment,
+                      created_at=now, entity=r["entity"], wms_rows=r["wms_rows"],
+                      table_rows=r["table_rows"], inserted=r["inserted"], changed=r["changed"],
+                      deleted=r["deleted"], missing_in_table=_id_list(r["missing_in_table"]),
+                      extra_in_table=_id_list(r["extra_in_table"]), error=r["error"])
     for r in rows:
         status = "OK" if r["wms_rows"] == r["table_rows"] and not r["error"] else "DIFF"
         log.info("reconcile %s %s: wms=%s table=%s inserted=%s changed=%s deleted=%s%s", rid,
@@ -108,16 +108,27 @@ def reconcile(cfg: OpsConfig, ops: OpsDB, run_id: str | None = None) -> list[dic
     return rows
 
 
+def _id_list(ids: list[str]) -> str:
+    """The JSON list of ids, as many of the first ones as fit the column (4000 bytes)."""
+    limit = RECON.c.missing_in_table.type.length or 4000
+    kept = list(ids)
+    while len(json.dumps(kept).encode()) > limit:
+        kept = kept[: len(kept) // 2]
+    return json.dumps(kept)
+
+
 def latest_reconciliation(ops: OpsDB, environment: str) -> list[dict[str, Any]]:
     """Rows of the most recent reconciliation in this environment (for dashboard/history)."""
-    last = ops.query(
-        "SELECT run_id, created_at FROM reconciliations WHERE environment = ? "
-        "ORDER BY created_at DESC, id DESC LIMIT 1", (environment,))
+    last = ops.query(sa.select(RECON.c.run_id, RECON.c.created_at)
+                     .where(RECON.c.environment == environment)
+                     .order_by(RECON.c.created_at.desc(), RECON.c.id.desc()).limit(1))
     if not last:
         return []
-    rows = ops.query(
-        "SELECT * FROM reconciliations WHERE environment = ? AND run_id = ? AND created_at = ? "
-        "ORDER BY entity", (environment, last[0]["run_id"], last[0]["created_at"]))
+    rows = ops.query(sa.select(RECON).where(
+        RECON.c.environment == environment, RECON.c.created_at == last[0]["created_at"],
+        # NULL = '' on Oracle: a run id of None is matched as such, not by `=`
+        RECON.c.run_id.is_(None) if last[0]["run_id"] is None
+        else RECON.c.run_id == last[0]["run_id"]).order_by(RECON.c.entity))
     out = []
     for r in rows:
         d = dict(r)

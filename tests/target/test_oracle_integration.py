@@ -362,3 +362,36 @@ def test_wms_ops_lease_table(engine):
             else:
                 conn.exec_driver_sql(f"DELETE FROM {owner}.WMS_OPS_LOCKS "
                                      "WHERE LOCK_KEY LIKE :k", {"k": key + "%"})
+
+
+def test_wms_ops_ops_db_tables(engine):
+    """`ops_db_url` on a real Oracle: the tables made in the login's schema, two "hosts"
+    sharing a pause and one alert; skipped when any ops table is already there (never
+    touch a schema's real records), and the tables dropped afterwards."""
+    from datetime import timedelta
+
+    from orchestrate.alerts import sync_alerts
+    from orchestrate.ops_tables import METADATA
+    from orchestrate.opsdb import OpsDB
+    from orchestrate.pauses import active_pause, pause
+    from orchestrate.rules import Condition
+    from orchestrate.timeutil import utcnow
+
+    names = [t.name for t in METADATA.sorted_tables]
+    if any(sa.inspect(engine).has_table(n) for n in names):
+        pytest.skip("the login's schema already holds wms-ops tables")
+    host_a, host_b = OpsDB(str(URL)), OpsDB(str(URL))
+    try:
+        now = utcnow()
+        pause(host_a, "incremental_sync", "dev", now + timedelta(hours=1), "live test")
+        assert active_pause(host_b, "incremental_sync", "dev", now)["reason"] == "live test"
+        cond = Condition("dev", "full_sync", "failed", "CRITICAL", "é" * 5000)
+        events = sync_alerts(host_a, "dev", [cond], now) + sync_alerts(host_b, "dev", [cond], now)
+        assert [e.event for e in events] == ["open"]
+    finally:
+        host_a.close()
+        host_b.close()
+        with engine.begin() as conn:
+            for name in reversed(names):
+                if sa.inspect(conn).has_table(name):
+                    conn.exec_driver_sql(f'DROP TABLE "{name.upper()}" PURGE')
