@@ -84,7 +84,9 @@ def incremental(s: DoctorSettings, wms: WmsDoctor) -> Iterator[Check]:
     """Rows changed in the last two hours (one incremental's worth), and their time."""
     facts, p = wms.facts, s.max_parallel
     key = str(s.tap.get("replication_key") or "mod_ts")
-    since = (utcnow() - timedelta(hours=CHANGED_HOURS)).isoformat()
+    # mod_ts is written on the WMS clock: the window ends at its "now", not ours.
+    now = utcnow() + timedelta(seconds=facts.server_offset)
+    since = (now - timedelta(hours=CHANGED_HOURS)).isoformat()
     limit = s.pipeline.warning_minutes * 60
     total, changed = 0.0, 0
     for entity in facts.counts:

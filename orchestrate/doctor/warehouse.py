@@ -109,8 +109,10 @@ def checks(s: DoctorSettings) -> Iterator[Check]:
     try:
         with t.engine.connect() as conn:
             if t.oracle:
-                user = t.user or conn.exec_driver_sql("SELECT USER FROM DUAL").scalar()
-                t.user = str(user).upper()
+                # python-oracledb names the login (a wallet or external login has no
+                # username setting).
+                login = getattr(conn.connection.dbapi_connection, "username", None)
+                t.user = str(t.user or login or "?").upper()
                 yield ok(G, "connection", f"Oracle at {t.where} as {t.user}")
                 yield from oracle_checks(conn, t.user, t.schema or t.user, s)
             else:

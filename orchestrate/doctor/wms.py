@@ -46,6 +46,7 @@ class WmsFacts:
     counts: dict[str, int] = field(default_factory=dict)
     timings: dict[str, PageTiming] = field(default_factory=dict)
     describes: dict[str, set[str]] = field(default_factory=dict)
+    server_offset: float = 0.0  # the WMS clock minus ours, from `Date` (mod_ts is on it)
 
 
 class TokenRefused(RuntimeError):
@@ -68,6 +69,14 @@ def skew_check(date_header: str | None, sent: float, received: float) -> Check:
                     f"(over {MAX_SKEW_SECONDS} s): incremental windows and the lookback are "
                     "computed from it", "sync this host's clock (NTP/chrony)")
     return ok(G, "clock", f"clock within {max(1.0, abs(skew)):.0f} s of the WMS")
+
+
+def server_offset(date_header: str | None, sent: float, received: float) -> float:
+    """Seconds the WMS clock is ahead of ours (0 when unknown)."""
+    try:
+        return parsedate_to_datetime(date_header or "").timestamp() - (sent + received) / 2
+    except (TypeError, ValueError):
+        return 0.0
 
 
 class WmsDoctor:
@@ -150,7 +159,9 @@ class WmsDoctor:
             return False
         yield ok(G, "reachability", f"{base} answers (HTTP {resp.status_code} in "
                                     f"{seconds * 1000:.0f} ms)")
-        yield skew_check(resp.headers.get("Date"), sent, time.time())
+        received = time.time()
+        yield skew_check(resp.headers.get("Date"), sent, received)
+        self.facts.server_offset = server_offset(resp.headers.get("Date"), sent, received)
         if resp.status_code == 404:
             yield self._path_404(base)
             return False
