@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import sqlalchemy as sa
 
@@ -51,9 +51,9 @@ def oracle_checks(conn: sa.Connection, user: str, schema: str,
         return
     yield ok(G, "schema", f"schema {schema} exists" + (" (the login's own)" if schema == user
                                                         else f" (login {user})"))
-    yield from _privileges(conn, user, schema)
+    loaded = yield from _privileges(conn, user, schema)
     yield _max_string_size(conn, user)
-    yield from _quota(conn, user, schema)
+    yield from _quota(conn, user, schema, loaded)
     yield _driver(conn, s)
 
 
@@ -82,7 +82,7 @@ def _privilege_fix(code: int | None, user: str, schema: str, step: str) -> str:
     return f"ask the DBA why {step} fails for {user} in {schema}"
 
 
-def _privileges(conn: sa.Connection, user: str, schema: str) -> Iterator[Check]:
+def _privileges(conn: sa.Connection, user: str, schema: str) -> Generator[Check, None, bool]:
     tag = secrets.token_hex(4).upper()
     table, gtt, index = (f"{_q(schema)}.WMS_DOCTOR_{tag}{suffix}" for suffix in ("", "_G", "_I"))
     steps = [
@@ -119,6 +119,7 @@ def _privileges(conn: sa.Connection, user: str, schema: str) -> Iterator[Check]:
         yield fail(G, "privileges.cleanup", f"could not drop {', '.join(leftovers)}",
                    "drop them by hand (they hold nothing), and grant DROP ANY TABLE if the "
                    "schema is not the login's")
+    return failed is None
 
 
 def _drop(conn: sa.Connection, created: list[str]) -> list[str]:
@@ -150,10 +151,11 @@ def _max_string_size(conn: sa.Connection, user: str) -> Check:
     return ok(G, "max_string_size", f"MAX_STRING_SIZE = {value}: VARCHAR2 up to {limit} bytes")
 
 
-def _quota(conn: sa.Connection, user: str, schema: str) -> Iterator[Check]:
+def _quota(conn: sa.Connection, user: str, schema: str, loaded: bool) -> Iterator[Check]:
     if schema != user:
-        yield ok(G, "quota", f"the quota is {schema}'s (not visible to {user} without DBA "
-                 "views); the scratch insert above used it")
+        if loaded:  # else the privileges line already says what failed
+            yield ok(G, "quota", f"the quota is {schema}'s (not visible to {user} without DBA "
+                     "views); the scratch row above was written with it")
         return
     privs = {r[0] for r in conn.exec_driver_sql("SELECT PRIVILEGE FROM SESSION_PRIVS")}
     space = conn.exec_driver_sql("SELECT DEFAULT_TABLESPACE FROM USER_USERS").scalar()

@@ -83,7 +83,8 @@ def target(cfg: dict[str, Any]) -> Target | Check:
         where = str(args["dsn"])
     else:
         service = url.query.get("service_name") or url.database or ""
-        where = f"{url.host or '?'}:{url.port or 1521}/{service}"
+        where = (f"{url.host}:{url.port or 1521}/{service}" if url.host
+                 else "the database of sqlalchemy_url")
     engine = sa.create_engine(url, connect_args=args, poolclass=sa.pool.NullPool)
     return Target(engine, without_credentials(where), user,
                   str(schema).upper() if schema and not str(schema).startswith('"') else schema)
