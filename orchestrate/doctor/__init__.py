@@ -1,14 +1,15 @@
 """`wms-ops doctor`: check both real ends, and the operations around them, before a first run.
 
 Modules: `settings` (the plugins' settings, from Meltano), `wms` (+ `wms_reach`), `projection`,
-`warehouse` (+ `oracle_checks`), `operations`, `report` (lines, JSON, redaction), `command`.
+`warehouse` (+ `oracle_checks`, `drift`), `operations`, `report` (lines, JSON, redaction),
+`command`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from orchestrate.doctor import operations, projection, warehouse
+from orchestrate.doctor import drift, operations, projection, warehouse
 from orchestrate.doctor.report import Check
 from orchestrate.doctor.settings import DoctorSettings
 from orchestrate.doctor.wms import WmsDoctor
@@ -31,6 +32,7 @@ def _checks(s: DoctorSettings, meltano: str | None, send_test_alert: bool) -> It
         else:
             yield from projection.full_sync(s, wms)
     yield from warehouse.checks(s)
+    yield from drift.checks(s, wms.facts.describes)
     if meltano:
         yield operations.state_backend(meltano, s.ops)
         yield operations.schedules(meltano, s.ops)

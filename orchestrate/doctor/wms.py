@@ -45,7 +45,7 @@ class WmsFacts:
     api: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     timings: dict[str, PageTiming] = field(default_factory=dict)
-    describes: dict[str, set[str]] = field(default_factory=dict)
+    describes: dict[str, dict[str, Any]] = field(default_factory=dict)  # field → spec
     server_offset: float = 0.0  # the WMS clock minus ours, from `Date` (mod_ts is on it)
 
 
@@ -240,8 +240,9 @@ class WmsDoctor:
                        "grant the WMS user read access to this entity, or remove it from "
                        "entities")
             return
-        described = _described_fields(resp.json())
-        self.facts.describes[entity] = described
+        specs = _described_fields(resp.json())
+        self.facts.describes[entity] = specs
+        described = set(specs)
         resp, seconds = self._get(f"{entity}/", {"page_mode": "paged", "page_size": 1})
         if resp.status_code == 404:
             yield warn(G, name, f"{entity}: describe readable ({len(described)} fields); the "
@@ -286,12 +287,17 @@ class WmsDoctor:
                  f"{timing.records:,} {timing.full:.2f} s")
 
 
-def _described_fields(doc: Any) -> set[str]:
-    """Field names of a describe document (`fields` mapping, else `parameters`)."""
-    if isinstance(doc, dict):
-        if isinstance(doc.get("fields"), dict):
-            return set(doc["fields"])
-        if isinstance(doc.get("parameters"), list):
-            return {str(p) for p in doc["parameters"]}
-    return set()
+def _described_fields(doc: Any) -> dict[str, Any]:
+    """Field name → spec of a describe document (`fields` mapping or list, else
+    `parameters`, names only)."""
+    if not isinstance(doc, dict):
+        return {}
+    fields = doc.get("fields")
+    if isinstance(fields, dict):
+        return {str(k): v for k, v in fields.items()}
+    if isinstance(fields, list):
+        return {str(f["name"]): f for f in fields if isinstance(f, dict) and f.get("name")}
+    if isinstance(doc.get("parameters"), list):
+        return {str(p): {} for p in doc["parameters"]}
+    return {}
 

@@ -60,7 +60,7 @@ def test_no_quota_fails_at_the_first_row_and_the_table_is_dropped(tmp_path: Path
     p = found["warehouse.privileges"]
     assert p.status == "fail" and "ORA-01950" in p.found and "QUOTA UNLIMITED" in (p.fix or "")
     assert found["warehouse.quota"].status == "fail"
-    assert "ALTER USER LOADER QUOTA UNLIMITED ON USERS" == found["warehouse.quota"].fix
+    assert found["warehouse.quota"].fix == "ALTER USER LOADER QUOTA UNLIMITED ON USERS"
     assert scratch_left(target) == []
 
 
