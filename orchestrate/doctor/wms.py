@@ -135,11 +135,22 @@ class WmsDoctor:
         self.facts.api = base + API
         if not (yield from self._reach(base)):
             return
-        if not (yield from self._login()):
+        try:
+            if not (yield from self._login()):
+                return
+        except requests.RequestException as exc:
+            kind, found, fix = classify(exc, self.facts.api)
+            yield fail(G, f"reachability.{kind}", found, fix)
             return
         catalogue = self.catalogue
         for entity in self.s.entities:
-            yield from self._entity(entity, catalogue)
+            try:
+                yield from self._entity(entity, catalogue)
+            except requests.RequestException as exc:  # a timeout or reset mid-way
+                kind, found, fix = classify(exc, self.facts.api + entity + "/")
+                yield fail(G, f"entity.{entity}", f"{entity}: {found} ({kind})",
+                           f"{fix}; a read timeout on a big entity can also mean the page "
+                           "is too slow for the tap's timeout")
 
     def _path_404(self, base: str) -> Check:
         env = base.rsplit("/", 1)[-1] if base.count("/") > 2 else ""
@@ -280,6 +291,12 @@ class WmsDoctor:
             if resp.ok:
                 timing.full = seconds
                 timing.records = len(resp.json().get("results") or [])
+            else:
+                yield warn(G, f"latency.{entity}", f"a page of {size:,} answered HTTP "
+                           f"{resp.status_code} after {seconds:.1f} s (one-row page "
+                           f"{timing.one_row:.2f} s)", "lower the tap's page_size if this "
+                           "repeats (a 504 is the gateway's 300 s limit)")
+                return
         if timing.full is None:
             yield ok(G, f"latency.{entity}", f"one-row page {timing.one_row:.2f} s")
             return

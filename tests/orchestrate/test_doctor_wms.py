@@ -133,3 +133,19 @@ def test_wms_clock_off_by_five_minutes_is_a_warning(tmp_path: Path) -> None:
     clock = checks["wms.clock"]
     assert clock.status == "warning" and "ahead of the WMS" in clock.found
     assert "NTP" in (clock.fix or "")
+
+
+def test_a_refused_full_page_is_a_latency_warning(tmp_path: Path) -> None:
+    with running_simulator(scale=300, seed=3) as s:
+        s.set_faults(sequence=["ok", "503"], kinds=["list"])  # the one-row page, the full one
+        checks = wms_checks(tmp_path, tap_settings(s, entities=["order_hdr"]))
+    lat = checks["wms.latency.order_hdr"]
+    assert lat.status == "warning" and "HTTP 503" in lat.found and "page_size" in (lat.fix or "")
+
+
+def test_a_dropped_connection_mid_check_is_a_named_failure(tmp_path: Path) -> None:
+    with running_simulator(scale=300, seed=3) as s:
+        s.set_faults(sequence=["drop"], kinds=["describe"])
+        checks = wms_checks(tmp_path, tap_settings(s, entities=["order_hdr", "allocation"]))
+    assert checks["wms.entity.order_hdr"].status == "fail"
+    assert checks["wms.entity.allocation"].status == "ok"  # the next entity is still checked
