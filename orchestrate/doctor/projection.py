@@ -51,6 +51,8 @@ def serial_seconds(rows: int, t: PageTiming, page_size: int) -> float:
 
 
 def _at(seconds: float, parallel: int) -> str:
+    if seconds <= 0:
+        return "nothing to read"
     return f"{duration(seconds / parallel)} at {parallel} in flight"
 
 

@@ -3,37 +3,39 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from doctor_helpers import by_name, failures, run, settings, tap_settings
 
-from orchestrate.doctor.report import exit_code
+from orchestrate.doctor.report import Check, exit_code
 from orchestrate.doctor.wms import skew_check
-from wms_simulator.testing import running_simulator
+from wms_simulator.testing import SimulatorHandle, running_simulator
 
 
 @pytest.fixture(scope="module")
-def sim():
+def sim() -> Iterator[SimulatorHandle]:
     with running_simulator(scale=1500, seed=5) as s:
         yield s
 
 
-def wms_checks(tmp_path: Path, tap: dict) -> dict:
+def wms_checks(tmp_path: Path, tap: dict) -> dict[str, Check]:
     from orchestrate.doctor.wms import WmsDoctor
 
     doc = WmsDoctor(settings(tmp_path, tap))
     return by_name(list(doc.checks()))
 
 
-def test_healthy_tenant_passes_every_wms_check(sim, tmp_path: Path) -> None:
+def test_healthy_tenant_passes_every_wms_check(sim: SimulatorHandle, tmp_path: Path) -> None:
     checks = wms_checks(tmp_path, tap_settings(sim))
     assert all(c.status == "ok" for c in checks.values()), checks
     assert "order_dtl" in checks["wms.entity.order_dtl"].found
     assert checks["wms.latency.order_dtl"].found.startswith("one-row page")
 
 
-def test_wrong_password_is_an_auth_failure_naming_the_user(sim, tmp_path: Path) -> None:
+def test_wrong_password_is_an_auth_failure_naming_the_user(sim: SimulatorHandle,
+                                                           tmp_path: Path) -> None:
     checks = wms_checks(tmp_path, tap_settings(sim, password="not-the-password"))
     auth = checks["wms.auth"]
     assert auth.status == "fail" and "401" in auth.found and sim.username in auth.found
@@ -41,7 +43,7 @@ def test_wrong_password_is_an_auth_failure_naming_the_user(sim, tmp_path: Path) 
     assert "wms.entity.allocation" not in checks  # nothing after a refused login
 
 
-def test_base_url_without_environment_says_so(sim, tmp_path: Path) -> None:
+def test_base_url_without_environment_says_so(sim: SimulatorHandle, tmp_path: Path) -> None:
     wrong = sim.base_url.rsplit("/", 1)[0] + "/acme_prod"
     checks = wms_checks(tmp_path, tap_settings(sim, base_url=wrong))
     path = checks["wms.path"]
@@ -50,20 +52,21 @@ def test_base_url_without_environment_says_so(sim, tmp_path: Path) -> None:
     assert checks["wms.reachability"].status == "ok"
 
 
-def test_unknown_entity_is_named_with_close_matches(sim, tmp_path: Path) -> None:
+def test_unknown_entity_is_named_with_close_matches(sim: SimulatorHandle, tmp_path: Path) -> None:
     checks = wms_checks(tmp_path, tap_settings(sim, entities=["order_hrd", "allocation"]))
     bad = checks["wms.entity.order_hrd"]
     assert bad.status == "fail" and "order_hdr" in bad.found and "order_hrd" in bad.found
     assert checks["wms.entity.allocation"].status == "ok"
 
 
-def test_entity_in_catalogue_without_rows_is_a_warning(sim, tmp_path: Path) -> None:
+def test_entity_in_catalogue_without_rows_is_a_warning(sim: SimulatorHandle,
+                                                       tmp_path: Path) -> None:
     checks = wms_checks(tmp_path, tap_settings(sim, entities=["appointment"]))
     c = checks["wms.entity.appointment"]
     assert c.status == "warning" and "empty, or not readable by this user" in c.found
 
 
-def test_connection_refused_is_named(sim, tmp_path: Path) -> None:
+def test_connection_refused_is_named(sim: SimulatorHandle, tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -72,7 +75,7 @@ def test_connection_refused_is_named(sim, tmp_path: Path) -> None:
     assert str(port) in checks["wms.reachability.refused"].found
 
 
-def test_tls_failure_is_named(sim, tmp_path: Path) -> None:
+def test_tls_failure_is_named(sim: SimulatorHandle, tmp_path: Path) -> None:
     """https to a server that speaks plain HTTP: the handshake fails."""
     tls_url = sim.base_url.replace("http://", "https://")
     checks = wms_checks(tmp_path, tap_settings(sim, base_url=tls_url))
@@ -80,13 +83,13 @@ def test_tls_failure_is_named(sim, tmp_path: Path) -> None:
     assert "REQUESTS_CA_BUNDLE" in (checks["wms.reachability.tls"].fix or "")
 
 
-def test_dns_failure_is_named(sim, tmp_path: Path) -> None:
+def test_dns_failure_is_named(sim: SimulatorHandle, tmp_path: Path) -> None:
     checks = wms_checks(tmp_path, tap_settings(sim, base_url="http://no-such-tenant.invalid/x"))
     assert failures(list(checks.values())) == ["wms.reachability.dns"]
     assert "no-such-tenant.invalid" in checks["wms.reachability.dns"].found
 
 
-def test_oauth2_refused_and_accepted(sim, tmp_path: Path) -> None:
+def test_oauth2_refused_and_accepted(sim: SimulatorHandle, tmp_path: Path) -> None:
     oauth = {"auth_method": "oauth2", "oauth_token_url": sim.token_url,
              "oauth_client_id": sim.client_id, "oauth_scope": "urn:x"}
     refused = wms_checks(tmp_path, tap_settings(sim, **oauth, oauth_client_secret="wrong-one"))
@@ -106,7 +109,7 @@ def test_clock_skew_over_a_minute_is_a_warning() -> None:
     assert late.status == "warning" and "ahead of the WMS" in late.found
 
 
-def test_no_secret_in_any_line(sim, tmp_path: Path) -> None:
+def test_no_secret_in_any_line(sim: SimulatorHandle, tmp_path: Path) -> None:
     s = settings(tmp_path, tap_settings(sim, password="S3cret-pass"),
                  webhook_url="http://127.0.0.1:9/hook-secret-token")
     checks = run(s)
