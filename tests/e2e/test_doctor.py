@@ -70,3 +70,19 @@ def test_unreachable_warehouse_exits_1_naming_host_and_service(project) -> None:
     (conn,) = lines(result, "✗")
     assert "warehouse.connection" in conn and f"127.0.0.1:{port}/FREEPDB1" in conn
     assert "Tiger-Pw-99" not in result.stdout + result.stderr
+
+
+def test_send_test_alert_reaches_the_webhook_and_keeps_its_url_secret(project) -> None:
+    from tests.orchestrate.receivers import WebhookReceiver
+
+    hook = WebhookReceiver()
+    try:
+        result = doctor(project, "--send-test-alert",
+                        WMS_OPS_WEBHOOK_URL=hook.url + "?token=Hook-Tok-5")
+    finally:
+        hook.close()
+    assert result.returncode == 0, result.stdout
+    assert any("✔ operations.alerts.webhook: test alert sent" in ln
+               for ln in result.stdout.splitlines())
+    assert len(hook.bodies) == 1 and "test alert" in hook.bodies[0]["text"]
+    assert "Hook-Tok-5" not in result.stdout + result.stderr
