@@ -15,21 +15,12 @@ from collections.abc import Generator, Iterator
 
 import sqlalchemy as sa
 
+from orchestrate.doctor.dberrors import first_line, ora_code
 from orchestrate.doctor.report import Check, fail, ok, warn
 from orchestrate.doctor.settings import DoctorSettings
 
 G = "warehouse"
 DIRECT_PATH_DRIVER = (3, 4)
-
-
-def _code(exc: BaseException) -> int | None:
-    m = re.search(r"ORA-(\d{5})", str(getattr(exc, "orig", None) or exc))
-    return int(m.group(1)) if m else None
-
-
-def _line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
 
 
 def _q(name: str) -> str:
@@ -103,8 +94,8 @@ def _privileges(conn: sa.Connection, user: str, schema: str) -> Generator[Check,
             conn.commit()
         except sa.exc.DBAPIError as exc:
             conn.rollback()
-            code = _code(exc)
-            failed = fail(G, "privileges", f"{user} cannot {step} in {schema}: {_line(exc)}",
+            code = ora_code(exc)
+            failed = fail(G, "privileges", f"{user} cannot {step} in {schema}: {first_line(exc)}",
                           _privilege_fix(code, user, schema, step))
             break
         if obj:
@@ -144,7 +135,7 @@ def _max_string_size(conn: sa.Connection, user: str) -> Check:
     except sa.exc.DBAPIError as exc:
         conn.rollback()
         return warn(G, "max_string_size", f"V$PARAMETER is not readable by {user} "
-                    f"({_line(exc)}): the target assumes STANDARD (VARCHAR2 up to 4000 bytes)",
+                    f"({first_line(exc)}): the target assumes STANDARD (VARCHAR2 up to 4000 bytes)",
                     f"GRANT SELECT ON V_$PARAMETER TO {user}, if the database is EXTENDED")
     value = str(value or "STANDARD").upper()
     limit = "32767" if value == "EXTENDED" else "4000"

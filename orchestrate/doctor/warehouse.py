@@ -9,7 +9,6 @@ importing the target. Only the host, port, service, file path and user name are 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from orchestrate.config import without_credentials
+from orchestrate.doctor.dberrors import first_line, ora_code
 from orchestrate.doctor.oracle_checks import oracle_checks
 from orchestrate.doctor.report import Check, fail, ok
 from orchestrate.doctor.settings import DoctorSettings
@@ -88,18 +88,6 @@ def target(cfg: dict[str, Any]) -> Target | Check:
     engine = sa.create_engine(url, connect_args=args, poolclass=sa.pool.NullPool)
     return Target(engine, without_credentials(where), user,
                   str(schema).upper() if schema and not str(schema).startswith('"') else schema)
-
-
-def first_line(exc: BaseException) -> str:
-    """The driver's message (`ORA-01031: insufficient privileges`), not SQLAlchemy's repr."""
-    orig = getattr(exc, "orig", None) or exc
-    text = str(orig).strip().splitlines()
-    return without_credentials(text[0][:240] if text else type(orig).__name__)
-
-
-def ora_code(exc: BaseException) -> int | None:
-    m = re.search(r"ORA-(\d{5})", first_line(exc))
-    return int(m.group(1)) if m else None
 
 
 def checks(s: DoctorSettings) -> Iterator[Check]:
