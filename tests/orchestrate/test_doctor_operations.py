@@ -63,3 +63,11 @@ def test_send_test_alert_reaches_the_webhook_and_reports_a_broken_one(tmp_path: 
         assert "Hook-Secret-1" not in web.line()
     finally:
         hook.close()
+
+
+def test_a_missing_schedule_is_named_with_the_command_to_add_it(tmp_path: Path) -> None:
+    (tmp_path / "meltano.yml").write_text(
+        "schedules:\n- name: full-sync-weekly\n  interval: '@weekly'\n  job: full_sync\n")
+    c = operations.schedules("/bin/false", cfg(tmp_path))  # Meltano fails: read the yaml
+    assert c.status == "fail" and "incremental_sync" in c.found
+    assert "full-sync-weekly" in c.found and "meltano schedule add" in (c.fix or "")
