@@ -1,6 +1,6 @@
 """`wms-ops` command line (run it as `meltano invoke wms-ops <command>` or as a job task).
 
-Commands: history, check, dashboard, pause, resume, guard, reconcile, crontab. Everything
+Commands: history, check, dashboard, pause, resume, guard, reconcile, crontab, doctor. Everything
 after a bare `--` belongs to `guard`'s inner command.
 """
 
@@ -68,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--environment", help="MELTANO_ENVIRONMENT for the cron lines")
     t.add_argument("--log-dir", help="default: .meltano/wms-ops/logs")
     t.add_argument("--check-every", type=int, default=5, help="minutes; 0 = no check line")
+
+    dr = sub.add_parser("doctor", help="check WMS, warehouse and operations before a first run")
+    dr.add_argument("--pipeline", default="full_sync", help="full_sync (default) or "
+                                                            "incremental_sync")
+    dr.add_argument("--format", choices=["text", "json"], default="text")
+    dr.add_argument("--send-test-alert", action="store_true",
+                    help="also send a test alert through every configured channel")
     return ap
 
 
@@ -189,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     args = _parser().parse_args(argv)
+    if args.command == "doctor":  # before the ops DB opens: its being writable is a check
+        from orchestrate.doctor.command import doctor
+
+        return doctor(load_config(), args.pipeline, args.format, args.send_test_alert)
     cfg = load_config()
     try:
         ops = open_ops_db(cfg)

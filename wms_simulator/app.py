@@ -174,6 +174,9 @@ class Simulator:
         self.stats = Stats(self.gate)
         self.cache = ResponseCache.from_mb(cache_mb)  # None: off (the default)
         self.base_url = ""
+        #: Seconds the `Date` header is off real time (clock-skew tests; the store's own
+        #: clock is synthetic, so a test can also set it to `store.clock` minus now).
+        self.date_offset = 0.0
 
     def set_latency(self, config: dict[str, Any] | None = None) -> LatencyProfile:
         """Replace the latency profile (None or {} = instant); requests in flight keep theirs."""

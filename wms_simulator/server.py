@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -38,6 +39,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the request log lives in /_sim/stats."""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The `Date` header, on a clock `app.date_offset` seconds off ours (a skewed host)."""
+        if timestamp is None:
+            timestamp = time.time() + self.server.app.date_offset
+        return super().date_time_string(timestamp)
 
     def do_GET(self) -> None:
         self._dispatch("GET")

@@ -21,7 +21,7 @@ from typing import Any
 
 import oracledb
 
-from tests.oracle_mode import catalog, contract, ddl, dictionary
+from tests.oracle_mode import catalog, contract, ddl, dictionary, grants
 from tests.oracle_mode.contract import ContractViolation, oracle_error
 from tests.oracle_mode.translate import EmulatorGap, MergeOnColumnUpdated, dml, merge_plan
 
@@ -40,6 +40,12 @@ class Server:
     #: The python-oracledb version the target sees; before 3.4 connections have no
     #: ``direct_path_load`` (as the real driver).
     driver_version: str = oracledb.__version__
+    #: System privileges of every login (None: all of them, a DBA-like loader), the quota
+    #: per schema in bytes (-1 unlimited) and whether V$PARAMETER is visible: see ``grants``.
+    privileges: tuple[str, ...] | None = None
+    quotas: dict[str, int] = field(default_factory=dict)
+    default_tablespace: str = "USERS"
+    catalog_views: bool = True
     violations: list[str] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
 
@@ -91,6 +97,7 @@ class Connection:
         catalog.register(self.db, self.pending, user, server.max_string_bytes)
         dictionary.create_views(self.db, self.schemas, user, server.version,
                                 server.max_string_bytes)
+        dictionary.create_grant_views(self.db, self.schemas, user, server)
         self.in_txn = False
         self.dirty: str | None = None  # the first uncommitted DML, while there is one
 
@@ -141,6 +148,7 @@ class Connection:
                          data: Any, *, batch_size: int = 2**32 - 1) -> None:
         """Rows straight into the table, committed by the load itself."""
         self.implicit_commit(f"direct_path_load into {table_name}")
+        grants.check_insert(self, f"INSERT INTO {schema_name}.{table_name}")
         db = self.schemas.get(schema_name.upper())
         if db is None:
             raise oracle_error(942, "table or view does not exist")
@@ -291,6 +299,8 @@ class Cursor:
             raise EmulatorGap(f"PL/SQL is not emulated: {sql[:120]}")
         if kind == "DML":
             conn.begin()
+            if contract.scan(sql).words[0] in ("INSERT", "MERGE"):
+                grants.check_insert(conn, sql)
             conn.dirty = conn.dirty or sql
             if contract.scan(sql).words[0] == "MERGE":
                 self._merge(sql, rows[0])

@@ -14,7 +14,7 @@ import sqlite3
 import typing as t
 from dataclasses import dataclass
 
-from tests.oracle_mode import catalog
+from tests.oracle_mode import catalog, grants
 from tests.oracle_mode.contract import oracle_error
 from tests.oracle_mode.translate import Ddl, EmulatorGap, parse_ddl, split_ref, unquote
 
@@ -48,7 +48,8 @@ def execute(conn: Connection, sql: str) -> None:
     if d.action == "noop":
         return
     db = conn.db
-    obj = resolve(conn, d.ref) if d.ref else Obj("", conn.current, "")
+    obj = resolve(conn, d.ref) if d.ref else Obj(conn.username, conn.current, "")
+    grants.check_ddl(conn, d, obj)
     conn.pending.error = None
     db.execute("BEGIN IMMEDIATE")
     try:

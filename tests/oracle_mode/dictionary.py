@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Mapping
+from typing import Any
 
 from tests.oracle_mode.catalog import INTERNAL_PREFIX
 
@@ -17,7 +18,8 @@ from tests.oracle_mode.catalog import INTERNAL_PREFIX
 VIEWS = frozenset(("DUAL", "ALL_TAB_COLUMNS", "USER_TAB_COLUMNS", "ALL_TABLES", "USER_TABLES",
                    "ALL_VIEWS", "USER_VIEWS", "ALL_INDEXES", "USER_INDEXES", "ALL_IND_COLUMNS",
                    "USER_IND_COLUMNS", "ALL_CONSTRAINTS", "USER_CONSTRAINTS", "V$PARAMETER",
-                   "NLS_SESSION_PARAMETERS"))
+                   "NLS_SESSION_PARAMETERS", "ALL_USERS", "USER_USERS", "SESSION_PRIVS",
+                   "USER_TS_QUOTAS"))
 
 
 def _index_name(name: str, origin: str, table_sql: str) -> str:
@@ -97,3 +99,40 @@ def create_views(conn: sqlite3.Connection, schemas: Mapping[str, str], user: str
     script.append("CREATE TEMP VIEW NLS_SESSION_PARAMETERS AS "
                   "SELECT 'NLS_NUMERIC_CHARACTERS' AS PARAMETER, '.,' AS VALUE;")
     conn.executescript("\n".join(script))
+
+
+def create_grant_views(conn: sqlite3.Connection, schemas: Mapping[str, str], user: str,
+                       server: Any) -> None:
+    """The users and what the login may do: ALL_USERS, USER_USERS (its default tablespace),
+    SESSION_PRIVS, USER_TS_QUOTAS (see :mod:`tests.oracle_mode.grants`). Without
+    ``catalog_views`` V$PARAMETER is gone, as for a login without SELECT_CATALOG_ROLE."""
+    from tests.oracle_mode import grants
+
+    def rows(values: list[tuple[Any, ...]], cols: tuple[str, ...]) -> str:
+        if not values:
+            return "SELECT " + ", ".join(f"NULL AS {c}" for c in cols) + " WHERE 0"
+        return " UNION ALL ".join(
+            "SELECT " + ", ".join(f"{_lit(v)} AS {c}" for v, c in zip(r, cols, strict=True))
+            for r in values)
+
+    ts = server.default_tablespace
+    script = [
+        "CREATE TEMP VIEW ALL_USERS AS "
+        + rows([(s,) for s in schemas], ("USERNAME",)) + ";",
+        "CREATE TEMP VIEW USER_USERS AS "
+        + rows([(user, ts)], ("USERNAME", "DEFAULT_TABLESPACE")) + ";",
+        "CREATE TEMP VIEW SESSION_PRIVS AS "
+        + rows([(p,) for p in grants.session_privs(server.privileges)], ("PRIVILEGE",)) + ";",
+        "CREATE TEMP VIEW USER_TS_QUOTAS AS "
+        + rows(grants.quota_rows(user, server), ("TABLESPACE_NAME", "BYTES", "MAX_BYTES"))
+        + ";",
+    ]
+    if not server.catalog_views:
+        script.append('DROP VIEW temp."V$PARAMETER";')
+    conn.executescript("\n".join(script))
+
+
+def _lit(value: Any) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
