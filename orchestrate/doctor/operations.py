@@ -75,25 +75,34 @@ def lease(cfg: OpsConfig) -> Check:
 
 
 def ops_db(cfg: OpsConfig) -> Check:
-    """Open the ops database through its own API and hold a write transaction."""
-    from orchestrate.opsdb import OpsDB
+    """Open the ops database the guards will use (`ops_db_url` when set, else the local file)
+    through its own API, and write a row in and out again in one write transaction."""
+    import sqlalchemy as sa
 
+    from orchestrate.ops_tables import PAUSES
+    from orchestrate.opsdb import open_ops_db
+
+    where = without_credentials(cfg.ops_db_url) if cfg.ops_db_url else str(cfg.ops_db_path)
+    setting = "ops_db_url" if cfg.ops_db_url else "ops_db_path"
     try:
-        ops = OpsDB(cfg.ops_db_path)
+        ops = open_ops_db(cfg)
         try:
-            with ops.transaction() as conn:
-                # A row in and out again: the commit writes pages, the table is unchanged.
+            with ops.transaction() as tx:
+                # The commit writes pages (and on a server takes the writers' turn row); the
+                # table ends unchanged.
                 probe = f"wms-ops-doctor-{secrets.token_hex(4)}"
-                conn.execute("INSERT INTO pauses (pipeline, environment, paused_at, reason) "
-                             "VALUES (?, ?, datetime('now'), 'doctor probe')", (probe, probe))
-                conn.execute("DELETE FROM pauses WHERE pipeline = ?", (probe,))
+                tx.insert(PAUSES, pipeline=probe, environment=probe,
+                          paused_at="2000-01-01T00:00:00Z", reason="doctor probe")
+                tx.execute(sa.delete(PAUSES).where(PAUSES.c.pipeline == probe))
         finally:
             ops.close()
-    except Exception as exc:  # sqlite3 / busy errors alike
-        return fail(G, "ops_db", f"{cfg.ops_db_path}: {type(exc).__name__}: "
-                    f"{str(exc).splitlines()[0][:200] if str(exc) else ''}",
-                    "make the ops database (setting ops_db_path) and its folder writable")
-    return ok(G, "ops_db", f"{cfg.ops_db_path} is writable")
+    except Exception as exc:  # any driver's error, busy files alike
+        text = str(exc).splitlines()[0][:200] if str(exc) else ""
+        if cfg.ops_db_url:
+            text = text.replace(cfg.ops_db_url, where)
+        return fail(G, "ops_db", f"{where}: {type(exc).__name__}: {text}",
+                    f"make the ops database ({setting}) reachable and writable by this login")
+    return ok(G, "ops_db", f"{where} is writable")
 
 
 def schedules(meltano: str, cfg: OpsConfig) -> Check:

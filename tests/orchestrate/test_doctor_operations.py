@@ -43,6 +43,18 @@ def test_ops_db_writable_and_not(tmp_path: Path) -> None:
     assert bad.status == "fail" and "ops_db_path" in (bad.fix or "")
 
 
+def test_ops_db_url_is_the_database_checked(tmp_path: Path) -> None:
+    """With ops_db_url set, the doctor proves the shared database, not the local file, and an
+    unreachable one fails naming ops_db_url without its password."""
+    shared = tmp_path / "shared-ops.db"
+    c = operations.ops_db(cfg(tmp_path, ops_db_url=f"sqlite:///{shared}"))
+    assert c.status == "ok" and "shared-ops.db" in c.found and shared.exists()
+    pg = "postgresql+psycopg://ops:Ops-Pw-9@127.0.0.1:1/ops"
+    c = operations.ops_db(cfg(tmp_path, ops_db_url=pg))
+    assert c.status == "fail" and "ops_db_url" in (c.fix or "")
+    assert "Ops-Pw-9" not in c.line() and "127.0.0.1:1" in c.line()
+
+
 def test_alert_channels_only_log_is_a_warning(tmp_path: Path) -> None:
     assert operations.channels(cfg(tmp_path)).status == "warning"
     c = operations.channels(cfg(tmp_path, webhook_url="http://127.0.0.1:1/x"))
