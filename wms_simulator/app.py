@@ -20,7 +20,7 @@ from wms_simulator.auth import FORBIDDEN, OK, SCOPE, Auth, basic_credentials
 from wms_simulator.cache import ResponseCache
 from wms_simulator.changes import apply_changes
 from wms_simulator.faults import FaultConfigError, FaultInjector
-from wms_simulator.hostile import MAINTENANCE_HTML, Hostile, HostileConfigError
+from wms_simulator.hostile import Hostile, HostileConfigError
 from wms_simulator.latency import (
     ConcurrencyGate,
     LatencyConfigError,
@@ -229,7 +229,8 @@ class Simulator:
                 time.sleep(self.faults.slow_seconds)
             resp = self._served(kind, entity_name, rid, query)
             resp.fault = action if action in ("drop", "truncate") else "ok"
-            resp = self._hostile(kind, entity_name, resp)
+            if kind in ("list", "record") and resp.status == 200:
+                self.hostile.apply(kind, self.store.entity(entity_name or ""), resp)
         stat_kind = kind
         if kind == "list":
             mode = parse_params(query).get("page_mode") or "paged"
@@ -265,20 +266,6 @@ class Simulator:
         if action == "drop":
             return Response(0, fault="drop")
         return None
-
-    def _hostile(self, kind: str, name: str | None, resp: Response) -> Response:
-        """Hostile mode (`hostile.py`) on a served list page or record; off: `resp` as is."""
-        if kind not in ("list", "record") or resp.status != 200:
-            return resp
-        broken = self.hostile.broken_answer() if kind == "list" else None
-        if broken == "html":
-            return Response(200, MAINTENANCE_HTML, content_type="text/html", page=resp.page)
-        if broken == "cut":
-            resp.fault = "truncate"
-        entity = self.store.entity(name or "")
-        if entity is not None and self.hostile.active():
-            resp.body = self.hostile.rewrite(entity, resp.body)
-        return resp
 
     def _served(self, kind: str, name: str | None, rid: int | None, query: str) -> Response:
         """Serve in a gate slot and spend the request's cost there (the latency profile).

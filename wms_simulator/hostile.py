@@ -196,6 +196,17 @@ class Hostile:
     def active(self) -> bool:
         return self.foreign_next_page or bool(self.values_every)
 
+    def apply(self, kind: str, entity: Entity | None, resp: Any) -> None:
+        """Make a served 200 (a list page or a record, `app.Response`) hostile, in place."""
+        broken = self.broken_answer() if kind == "list" else None
+        if broken == "html":
+            resp.body, resp.content_type, resp.headers = MAINTENANCE_HTML, "text/html", {}
+            return
+        if broken == "cut":
+            resp.fault = "truncate"
+        if entity is not None and self.active():
+            resp.body = self.rewrite(entity, resp.body)
+
     def rewrite(self, entity: Entity, body: bytes) -> bytes:
         """A served JSON body (a list page or one record) with the switched-on quirks."""
         data = orjson.loads(body)
