@@ -53,12 +53,18 @@ def utc_or_as_sent(value: t.Any) -> t.Any:
 def is_utc_text(value: t.Any) -> bool:
     """True for the tap's own instant form (what `to_utc` returns), cheaply: a value sent
     as it came (not an instant) must not become a bookmark or a keyset position."""
-    return (
+    if not (
         value.__class__ is str
         and len(value) == _FIXED_LEN
         and value[10] == "T"
         and value.endswith(_UTC_SUFFIX)
-    )
+    ):
+        return False
+    try:  # the shape alone passes "2025-13-45T99:00:00.000000+00:00" (to_utc's fast path)
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def utc_text(moment: datetime) -> str:

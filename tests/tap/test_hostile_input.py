@@ -179,3 +179,27 @@ def test_basic_credentials_reach_only_the_tenant(fresh_sim: t.Any) -> None:
     assert fresh_sim.app.hostile.catcher.requests == 0
     assert requests.get(f"{fresh_sim.base_url}/_sim/hostile", timeout=10).json()[
         "foreign_origin"]["authorization_received"] == 0
+
+
+def test_ties_past_a_page_with_only_foreign_links_stop_clearly_instead_of_looping() -> None:
+    """Over 10 rows share one `mod_ts`, pages hold 10 and every link is foreign: the position
+    alone cannot go on, so the incremental stops naming why (it never asks the same page
+    forever, and never follows the link)."""
+    with sim_testing.running_simulator(scale=3000, seed=3) as sim:
+        report = sim.apply_changes(tie=40, entities=["order_hdr"])
+        assert len(report.ids("order_hdr", "tied")) > 10
+        sim.set_hostile(foreign_next_page=True)
+        run = run_tap(base_config(sim, entities=["order_hdr"], page_size=10,
+                                  enable_incremental=True))
+        assert run.returncode != 0
+        assert "more than a page of rows at position" in run.stderr
+        assert sim.app.hostile.catcher.requests == 0
+
+
+def test_a_date_time_in_the_tap_form_that_is_no_instant_never_becomes_a_bookmark() -> None:
+    from tap_oracle_wms.records import is_utc_text, utc_or_as_sent
+
+    bad = "2025-13-45T99:00:00.000000+00:00"
+    assert utc_or_as_sent(bad) == bad  # goes out as sent, for the target to quarantine
+    assert not is_utc_text(bad)
+    assert is_utc_text("2025-05-31T19:57:42.738709+00:00")
