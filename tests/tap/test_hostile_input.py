@@ -66,6 +66,15 @@ def test_explicit_default_ports_are_the_same_origin() -> None:
     assert origin_of("https://h:8443/") != origin_of("https://h/")
     assert origin_of("http://h/") != origin_of("https://h/")
     assert origin_of("https://h.evil/") != origin_of("https://h/")
+    # Real WMS links carry the explicit :443 (wms-api.md): they are followed.
+    from tap_oracle_wms.links import LinkCheck
+
+    links = LinkCheck("https://tenant.example.com/prod/wms/lgfapi/v10")
+    assert links.follows("https://tenant.example.com:443/prod/wms/lgfapi/v10/entity/x/?cursor=a",
+                         "x")
+    assert not links.follows("https://tenant.example.com:8443/prod/wms/lgfapi/v10/entity/x/", "x")
+    assert not links.follows("/prod/wms/lgfapi/v10/entity/x/?cursor=a", "x")  # not absolute
+    assert list(links.dropped.values()) == [1, 1]
 
 
 def test_the_session_itself_refuses_another_origin(fresh_sim: t.Any) -> None:
