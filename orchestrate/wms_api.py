@@ -11,12 +11,16 @@ check; the secret itself never leaves here.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import requests
 
 from orchestrate.config import OpsConfig
 from wms_oauth import BearerAuth, Grant, TokenHolder
+from wms_oauth.origins import OriginBoundSession, describe_origin, origin_of
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_OAUTH_SCOPE = "urn:resource:fusion:scm:logistics:wms:lgfapi/"
 
@@ -66,7 +70,8 @@ class WmsClient:
         if not cfg.wms_base_url:
             raise WmsLoginError("wms_base_url is not set")
         self.base = cfg.wms_base_url.rstrip("/") + "/wms/lgfapi/v10/entity"
-        self.session = requests.Session()
+        self.session = OriginBoundSession(self.base, cfg.wms_oauth_token_url or "")
+        self.foreign: set[str] = set()  # origins of next_page links not followed
         self.timeout = cfg.wms_timeout_seconds
         self.tokens: TokenHolder | None = None
         method = (cfg.wms_auth_method or "basic").lower()
@@ -97,13 +102,34 @@ class WmsClient:
         return int(body["result_count"])
 
     def ids(self, entity: str) -> set[str]:
-        """Every id of the entity, following `next_page` as given."""
+        """Every id of the entity, following `next_page` while it stays on base_url's
+        origin; otherwise the next query is rebuilt from the last id read."""
         out: set[str] = set()
-        url: str | None = f"{self.base}/{entity}/"
-        params: dict[str, Any] | None = {"page_mode": "paged", "page_size": 1250,
-                                         "fields": "id", "ordering": "id"}
+        first = f"{self.base}/{entity}/"
+        query: dict[str, Any] = {"page_mode": "paged", "page_size": 1250, "fields": "id",
+                                 "ordering": "id"}
+        url: str | None = first
+        params: dict[str, Any] | None = query
         while url:
             body = self._get(url, params)
-            out.update(str(r["id"]) for r in body.get("results") or [])
-            url, params = body.get("next_page"), None
+            results = body.get("results") or []
+            out.update(str(r["id"]) for r in results)
+            link = body.get("next_page")
+            url, params = (link if isinstance(link, str) and link else None), None
+            if url and origin_of(url) != origin_of(first):
+                self._warn_foreign(url, entity)
+                if not results:
+                    break  # no position to go on from
+                url, params = first, {**query, "id__gt": results[-1]["id"]}
         return out
+
+    def _warn_foreign(self, link: str, entity: str) -> None:
+        foreign = describe_origin(origin_of(link))
+        if foreign in self.foreign:
+            return
+        self.foreign.add(foreign)
+        logger.warning(
+            "WMS next_page for %s names another origin, %s, not wms_base_url's %s: it is not "
+            "requested (credentials stay on wms_base_url); listing goes on from the last id "
+            "read. Check the proxy or gateway in front of WMS.",
+            entity, foreign, describe_origin(origin_of(self.base)))

@@ -8,7 +8,6 @@ so the paginator and the record parser never parse it again.
 
 from __future__ import annotations
 
-import decimal
 import email.utils
 import logging
 import random
@@ -16,19 +15,17 @@ import threading
 import time
 import typing as t
 
-import msgspec
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from tap_oracle_wms.inflight import AdaptiveLimiter
+from tap_oracle_wms.links import LinkCheck
+from tap_oracle_wms.payloads import parse_body
+from wms_oauth.origins import OriginBoundSession
 
 logger = logging.getLogger("tap-oracle-wms")
-
-# msgspec rather than orjson: JSON numbers become Decimal with their exact digits
-# (orjson would hand us binary floats), at about the same speed.
-_decoder = msgspec.json.Decoder(float_hook=decimal.Decimal)
 
 PAYLOAD_ATTR = "_wms_payload"
 EXCERPT_CHARS = 300
@@ -94,10 +91,11 @@ def needs_smaller_query(exc: BaseException) -> bool:
     return getattr(exc, "status", None) == 504
 
 
-def make_session(max_parallel: int = 1) -> requests.Session:
+def make_session(max_parallel: int = 1, root: str = "") -> OriginBoundSession:
     """Keep-alive session; retries are ours, not urllib3's, so they are counted once.
-    One pooled connection per request in flight, so none is opened and dropped per page."""
-    session = requests.Session()
+    One pooled connection per request in flight, so none is opened and dropped per page.
+    It carries the tenant's credentials, so it sends to `root`'s origin only."""
+    session = OriginBoundSession(root)
     pool = max(8, int(max_parallel))
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool, max_retries=0)
     session.mount("http://", adapter)
@@ -129,11 +127,14 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def check_response(response: requests.Response, *, what: str, who: str) -> None:
+def check_response(
+    response: requests.Response, *, what: str, who: str, warned: set[str] | None = None
+) -> None:
     """Classify a response and, when it is a success, parse and cache its body.
 
     `what` names the entity (or catalogue) and `who` the principal, for messages.
-    A 404 is left to the caller (on a list it means "no rows").
+    A 404 is left to the caller (on a list it means "no rows"). `warned`: fields already
+    reported for a lone surrogate (see `payloads.parse_body`).
     """
     status = response.status_code
     where = f"{response.request.method} {response.url}" if response.request else response.url
@@ -157,8 +158,8 @@ def check_response(response: requests.Response, *, what: str, who: str) -> None:
         msg = f"HTTP {status} for {where} ({what}): {excerpt(response)}"
         raise WMSRequestError(msg)
     try:
-        payload = _decoder.decode(response.content)
-    except msgspec.DecodeError as exc:
+        payload = parse_body(response.content, what=what, warned=warned)
+    except ValueError as exc:
         msg = f"Truncated or invalid JSON from {where} ({len(response.content)} bytes): {exc}"
         raise RetriableWMSError(msg, response) from exc
     setattr(response, PAYLOAD_ATTR, payload)
@@ -310,7 +311,9 @@ class WMSClient:
         self.authenticator = authenticator
         self.who = who
         self.timeout = timeout
-        self.session = make_session(max_parallel)
+        self.session = make_session(max_parallel, self.root)
+        self.links = LinkCheck(self.root)
+        self._warned: set[str] = set()
         self.session.headers["User-Agent"] = user_agent
         self.throttle = Throttle(per_minute)
         self.limiter = AdaptiveLimiter(max_parallel)
@@ -328,7 +331,8 @@ class WMSClient:
         adaptive: bool = False,
     ) -> t.Any:
         """GET with retries; None for a 404. `params` are encoded onto `url`; a list's
-        `next_page` link is passed as `url` without params, so it is followed verbatim.
+        `next_page` link is passed as `url` without params, so it is followed verbatim (the
+        readers pass only links on base_url's origin, and the session refuses any other).
         `adaptive`: see `RetryPolicy.call`."""
 
         def attempt() -> requests.Response:
@@ -337,7 +341,7 @@ class WMSClient:
             )
             prepared = self.authenticator(self.session.prepare_request(request))
             response = self.session.send(prepared, timeout=self.timeout)
-            check_response(response, what=what, who=self.who)
+            check_response(response, what=what, who=self.who, warned=self._warned)
             return response
 
         return payload_of(self.retry.call(attempt, url=url, adaptive=adaptive))

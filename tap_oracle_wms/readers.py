@@ -2,7 +2,8 @@
 
 A reader knows where it is (an id position, a window) and so can always rebuild its query
 from that position: it follows the server's `next_page` verbatim while all is well, and
-rebuilds (dropping the cursor) when its page size or window has to change. Readers are
+rebuilds (dropping the cursor) when its page size or window has to change, or when the link
+names another origin than base_url's (`links.py`: credentials never leave the tenant). Readers are
 driven by one worker at a time (the fetcher never has two requests of one reader in flight).
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tap_oracle_wms.client import WMSRequestError
+from tap_oracle_wms.links import LinkCheck
 from tap_oracle_wms.partitions import Range, describe_range, range_params
 from tap_oracle_wms.records import to_utc, utc_text
 from tap_oracle_wms.windows import CUT_AFTER_PAGES, SpanPlan, WindowWalk
@@ -71,15 +73,18 @@ class KeysetReader:
     """Common part: `ordering=id`, filters of the subclass, id keyset position."""
 
     def __init__(
-        self, url: str, params: t.Mapping[str, t.Any], sizer: PageSizer, label: str
+        self, url: str, params: t.Mapping[str, t.Any], sizer: PageSizer, label: str,
+        links: LinkCheck | None = None,
     ) -> None:
         self.url = url
         self.params = dict(params)
         self.sizer = sizer
         self.label = label
+        self.links = links or LinkCheck(url)
         self.after: t.Any = None
         self.next_url: str | None = None
         self._seen: set[str] = set()
+        self._refused_at: t.Any = None  # position when a foreign link was last refused
 
     ordering = "id"
 
@@ -110,18 +115,36 @@ class KeysetReader:
             self.next_url = None
             return [], False
         results = payload.get("results", []) if isinstance(payload, dict) else payload
+        before = self.after
         if results:
             self.after = self.position_of(results[-1])
         token = payload.get("next_page") if isinstance(payload, dict) else None
+        if token and not isinstance(token, str):
+            token = None  # not a link at all: the page is the query's last
         if token and token in self._seen:
             msg = f"Pagination loop on {self.label}: next_page repeats {token}"
             raise WMSRequestError(msg)
         if token:
             self._seen.add(token)
         self.next_url = token or None
+        if token and not self.links.follows(token, self.label):
+            self._refused(before)
+            self.next_url = None  # rebuild from the position, on base_url
         if self.sizer.after_page(seconds):
             self.next_url = None  # rebuild with the new size from the id position
         return results, bool(token)
+
+    def _refused(self, before: t.Any) -> None:
+        """A rebuilt query that brought the reader no further (a page of rows that all share
+        one `mod_ts`) would be asked forever: only the refused link could go on."""
+        if self.after is not None and self.after == before == self._refused_at:
+            msg = (
+                f"{self.label}: more than a page of rows at position {self.after} and the "
+                "server's next_page names another origin, which is never requested; fix the "
+                "proxy or gateway that rewrites WMS links, or raise page_size"
+            )
+            raise WMSRequestError(msg)
+        self._refused_at = self.after
 
 
 class RangeReader(KeysetReader):
@@ -129,9 +152,9 @@ class RangeReader(KeysetReader):
 
     def __init__(
         self, url: str, params: t.Mapping[str, t.Any], sizer: PageSizer, label: str,
-        rng: Range,
+        rng: Range, links: LinkCheck | None = None,
     ) -> None:
-        super().__init__(url, params, sizer, f"{label} ({describe_range(rng)})")
+        super().__init__(url, params, sizer, f"{label} ({describe_range(rng)})", links)
         self.range = rng  # the STATE entry; the writer updates it, the reader only reads
         self.after = rng[2]
 
@@ -157,8 +180,9 @@ class WindowReader(KeysetReader):
     def __init__(
         self, url: str, params: t.Mapping[str, t.Any], sizer: PageSizer, label: str,
         key: str, walk: WindowWalk, plan: SpanPlan | None = None,
+        links: LinkCheck | None = None,
     ) -> None:
-        super().__init__(url, params, sizer, label)
+        super().__init__(url, params, sizer, label, links)
         self.key = key
         self.walk = walk
         self.plan = plan
@@ -172,7 +196,12 @@ class WindowReader(KeysetReader):
         return "id" if self._probe else f"{self.key},id"
 
     def position_of(self, record: t.Mapping[str, t.Any]) -> t.Any:
-        return record.get(self.key)
+        value = record.get(self.key)
+        try:
+            datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            return self.after  # not an instant (the record goes out as sent): keep the last
+        return value
 
     def _cut_at(self, value: t.Any) -> bool:
         try:

@@ -5,11 +5,17 @@ foreign key). Unexpected raw names are resolved on first sight and remembered, s
 the per-record loop is one dict lookup and one branch per field. Records leave
 conformant with the stream schema by construction, which is why the stream can
 skip the SDK's per-record conformance pass.
+
+One bad value never ends the run nor drops its record: a date-time that is not one, or a
+decimal that is not a finite number ("NaN", "Infinity"), goes out as sent, as text. The
+target then quarantines the record with a reason (its column converter refuses the
+date-time; its schema check refuses text where a number belongs), where it can be seen.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import typing as t
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -36,6 +42,31 @@ def to_utc(value: str) -> str:
     return parsed.isoformat(timespec="microseconds")
 
 
+def utc_or_as_sent(value: t.Any) -> t.Any:
+    """`to_utc`, or the value untouched when it is not an instant (see the module's doc)."""
+    try:
+        return to_utc(value)
+    except (ValueError, TypeError, OverflowError):
+        return value
+
+
+def is_utc_text(value: t.Any) -> bool:
+    """True for the tap's own instant form (what `to_utc` returns), cheaply: a value sent
+    as it came (not an instant) must not become a bookmark or a keyset position."""
+    if not (
+        value.__class__ is str
+        and len(value) == _FIXED_LEN
+        and value[10] == "T"
+        and value.endswith(_UTC_SUFFIX)
+    ):
+        return False
+    try:  # the shape alone passes "2025-13-45T99:00:00.000000+00:00" (to_utc's fast path)
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 def utc_text(moment: datetime) -> str:
     """Same fixed form for an in-memory instant (bookmarks, run start)."""
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
@@ -43,14 +74,19 @@ def utc_text(moment: datetime) -> str:
 
 
 def to_decimal(value: t.Any) -> t.Any:
-    """Decimals may arrive as strings ("12.500"); keep their exact digits."""
+    """Decimals may arrive as strings ("12.500"); keep their exact digits. "NaN",
+    "Infinity" and other text that is no finite number stay text: a Singer stream has no
+    number for them (the writer would fail on the whole run)."""
     if isinstance(value, str):
         try:
-            return Decimal(value)
+            number = Decimal(value)
         except InvalidOperation:
             return value
+        return number if number.is_finite() else value
     if isinstance(value, float):
-        return Decimal(repr(value))
+        return Decimal(repr(value)) if math.isfinite(value) else repr(value)
+    if value.__class__ is Decimal and not value.is_finite():
+        return str(value)
     return value
 
 
@@ -154,7 +190,7 @@ class RecordPlan:
         for name in self._timestamps:
             value = raw[name]
             if value is not None:
-                raw[name] = to_utc(value)
+                raw[name] = utc_or_as_sent(value)
         for name in self._decimals:
             value = raw[name]
             if value is not None and value.__class__ is not Decimal:
@@ -192,7 +228,7 @@ class RecordPlan:
                 if kind == FK and action[1]:
                     out[action[1]] = None
             elif kind == TIMESTAMP:
-                out[name] = to_utc(value)
+                out[name] = utc_or_as_sent(value)
             elif kind == DECIMAL:
                 out[name] = to_decimal(value)
             elif kind == JSON:

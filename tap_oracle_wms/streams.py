@@ -37,7 +37,7 @@ from tap_oracle_wms.partitions import (
     ranges_from_state,
 )
 from tap_oracle_wms.readers import PageSizer, RangeReader, WindowReader
-from tap_oracle_wms.records import RecordPlan, to_utc, utc_text
+from tap_oracle_wms.records import RecordPlan, is_utc_text, to_utc, utc_text
 from tap_oracle_wms.windows import CUT_AFTER_PAGES, Coverage, SpanPlan, WindowWalk, plan_spans
 
 if t.TYPE_CHECKING:
@@ -192,8 +192,8 @@ class EntityStream(SchemaGrowth, RESTStream[str]):
         url = self.client.entity_url(self.entity)
         label = f"entity '{self.entity}'"
         self._feeds = [
-            self._fetcher.add(RangeReader(url, self._base_params(), self._sizer(), label, rng),
-                              self._what)
+            self._fetcher.add(RangeReader(url, self._base_params(), self._sizer(), label, rng,
+                                          self.client.links), self._what)
             for rng in ranges
         ]
 
@@ -222,7 +222,7 @@ class EntityStream(SchemaGrowth, RESTStream[str]):
         label = f"entity '{self.entity}' by {self.replication_key} windows"
         readers = [
             WindowReader(url, self._base_params(), self._sizer(), label,
-                         str(self.replication_key), walk, plan)
+                         str(self.replication_key), walk, plan, self.client.links)
             for walk in walks
         ]
         # A lone reader's cursor is sequential: let it read a crowded window ahead while
@@ -365,11 +365,14 @@ class EntityStream(SchemaGrowth, RESTStream[str]):
         would reject the lookback overlap as "unsorted"."""
         key = self.replication_key
         if key:
-            self._page_newest = _newer(self._page_newest, latest_record.get(key))
+            value = latest_record.get(key)
+            if self._ceiling is not None and not is_utc_text(value):
+                value = None  # sent as it came (not an instant): never a bookmark
+            self._page_newest = _newer(self._page_newest, value)
         elif self._current_range is not None:
             self._current_range[2] = latest_record["id"]
             value = latest_record.get(self._full_high_water_key)
-            if value is not None and (self._high_water is None or value > self._high_water):
+            if is_utc_text(value) and (self._high_water is None or value > self._high_water):
                 self._high_water = value
 
     @property

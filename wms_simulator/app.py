@@ -20,6 +20,7 @@ from wms_simulator.auth import FORBIDDEN, OK, SCOPE, Auth, basic_credentials
 from wms_simulator.cache import ResponseCache
 from wms_simulator.changes import apply_changes
 from wms_simulator.faults import FaultConfigError, FaultInjector
+from wms_simulator.hostile import Hostile, HostileConfigError
 from wms_simulator.latency import (
     ConcurrencyGate,
     LatencyConfigError,
@@ -171,6 +172,7 @@ class Simulator:
         self.engine = QueryEngine(self.store)
         self.auth = Auth(token_ttl=token_ttl)
         self.faults = FaultInjector(faults)
+        self.hostile = Hostile()
         self.stats = Stats(self.gate)
         self.cache = ResponseCache.from_mb(cache_mb)  # None: off (the default)
         self.base_url = ""
@@ -230,6 +232,8 @@ class Simulator:
                 time.sleep(self.faults.slow_seconds)
             resp = self._served(kind, entity_name, rid, query)
             resp.fault = action if action in ("drop", "truncate") else "ok"
+            if kind in ("list", "record") and resp.status == 200:
+                self.hostile.apply(kind, self.store.entity(entity_name or ""), resp)
         stat_kind = kind
         if kind == "list":
             mode = parse_params(query).get("page_mode") or "paged"
@@ -363,6 +367,8 @@ class Simulator:
                 return json_response(200, self.auth.describe())
             if name == "latency" and method == "GET":
                 return json_response(200, self.latency.as_dict())
+            if name == "hostile" and method == "GET":
+                return json_response(200, self.hostile.describe())
             data = orjson.loads(body or b"{}")
             if not isinstance(data, dict):
                 raise ValueError("body must be a JSON object")
@@ -379,7 +385,10 @@ class Simulator:
                 return json_response(200, report.as_dict())
             if name == "latency" and method == "POST":
                 return json_response(200, self.set_latency(data).as_dict())
-        except (ValueError, FaultConfigError, LatencyConfigError, orjson.JSONDecodeError) as exc:
+            if name == "hostile" and method == "POST":
+                return json_response(200, self.hostile.configure(data))
+        except (ValueError, FaultConfigError, LatencyConfigError, HostileConfigError,
+                orjson.JSONDecodeError) as exc:
             return error(400, str(exc))
         return error(404, f"Unknown admin endpoint {method} /_sim/{name}.")
 

@@ -76,6 +76,14 @@ class SimulatorHandle:
         """
         return self.app.set_latency({**(config or {}), **kwargs}).as_dict()
 
+    def set_hostile(self, config: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Replace the hostile mode: ``set_hostile(foreign_next_page=True, values_every=7)``.
+
+        ``set_hostile()`` with nothing turns it off. Returns the configuration (see
+        ``wms_simulator/hostile.py``); ``app.hostile.catcher.received`` holds the
+        Authorization headers the foreign origin received."""
+        return self.app.hostile.configure({**(config or {}), **kwargs})
+
     def stats(self) -> dict[str, Any]:
         return self.app.stats.as_dict()
 
@@ -115,3 +123,4 @@ def running_simulator(
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+        app.hostile.close()

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.oracle import Oracle
+from sqlglot.time import format_time
 
 _NAME = r'(?:"[^"]+"|[A-Za-z][A-Za-z0-9_$#]*)'
 _REF = rf"(?P<ref>{_NAME}(?:\.{_NAME})?)"
@@ -160,6 +162,7 @@ def dml(sql: str, current: str = "main", schemas: Schemas = ()) -> str:
     if isinstance(tree, exp.Command):
         raise EmulatorGap(f"statement not emulated: {sql[:200]}")
     duplicates(tree)
+    _oracle_to_date(tree)
     tree = qualify(tree, current, dict(schemas))
     if isinstance(tree, exp.Merge):
         return merge(tree).sql
@@ -167,6 +170,17 @@ def dml(sql: str, current: str = "main", schemas: Schemas = ()) -> str:
     if limited is not None:
         return limited
     return tree.sql(dialect="sqlite")
+
+
+def _oracle_to_date(tree: exp.Expression) -> None:
+    """sqlglot reads Oracle's TO_DATE as its own StrToDate and writes STR_TO_DATE, which
+    SQLite lacks: give it back to the emulator's TO_DATE (`catalog.to_date`), which checks
+    the value against Oracle's format (a DATE column bound by the target as text)."""
+    for node in list(tree.find_all(exp.StrToDate)):
+        fmt = node.args.get("format")
+        text = format_time(fmt.name, Oracle.INVERSE_TIME_MAPPING) if fmt is not None else ""
+        node.replace(exp.Anonymous(this="TO_DATE",
+                                   expressions=[node.this, exp.Literal.string(text or "")]))
 
 
 def _name(node: exp.Expression) -> str:
