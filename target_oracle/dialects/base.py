@@ -50,12 +50,13 @@ class RejectValue(ValueError):
     """A value this column cannot hold; the record is quarantined with this message."""
 
 
+_parse_datetime = dt.datetime.fromisoformat
+
+
 def _utc_text(value: Any) -> str:
-    """Fixed-width UTC text; the tap's own format passes through untouched (fast path)."""
+    """Fixed-width UTC text of any ISO 8601 date-time (or ``datetime``)."""
     if isinstance(value, str):
-        parsed = dt.datetime.fromisoformat(value)
-        if len(value) == 32 and value[10] == "T" and value.endswith("+00:00"):
-            return value  # the tap's own format: checked, passed through untouched
+        parsed = _parse_datetime(value)
     elif isinstance(value, dt.datetime):
         parsed = value
     else:
@@ -80,6 +81,10 @@ def timestamp_converter(name: str) -> Callable[[Any], str]:
     """Date-time column ``name``: what is not a date-time is quarantined, naming both."""
     def conv(value: Any) -> str:
         try:
+            if value.__class__ is str and len(value) == 32 and value[10] == "T" \
+                    and value[26:] == "+00:00":  # the tap's own format: checked, kept as is
+                _parse_datetime(value)
+                return value
             return _utc_text(value)
         except (ValueError, TypeError, OverflowError) as exc:
             raise RejectValue(f"not a date-time for {name}: {show(value)}") from exc
@@ -174,7 +179,7 @@ class Dialect:
         safe = max_bytes // 4  # up to this many characters always fit (UTF-8: ≤ 4 bytes each)
 
         def conv(value: Any) -> str:
-            text = _json_text(value)
+            text = value if value.__class__ is str else _json_text(value)
             if len(text) > limit or (len(text) > safe and len(text.encode()) > max_bytes):
                 raise RejectValue(f"value too long for {name} (VARCHAR2({limit} CHAR), "
                                   f"at most {max_bytes} bytes): {show(text)}")

@@ -51,14 +51,15 @@ class SQLiteDialect(Dialect):
         """
         check = fastcheck.oracle_number_check(col.name)
         digits = frozenset("0123456789")
+        max_chars = fastcheck.NUMBER_MAX_DIGITS
 
         def conv(value: Any) -> str:
-            cls = value.__class__
-            if cls is Decimal or (cls is int and -_FAST_INT < value < _FAST_INT):
+            if value.__class__ is Decimal:
                 text = str(value)
-                if len(text) <= fastcheck.NUMBER_MAX_DIGITS and "E" not in text \
-                        and text[-1] in digits:
+                if len(text) <= max_chars and text[-1] in digits and "E" not in text:
                     return text
+            elif value.__class__ is int and -_FAST_INT < value < _FAST_INT:
+                return str(value)
             return str(check(value))
 
         return conv
