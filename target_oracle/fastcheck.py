@@ -12,7 +12,7 @@ the schema; when it answers no (or the schema has anything else in it), the full
 from __future__ import annotations
 
 import typing as t
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from target_oracle.dialects.base import RejectValue
 from target_oracle.reasons import show
@@ -98,6 +98,7 @@ NUMBER_MAX_DIGITS = 40
 NUMBER_MAX_EXPONENT = 125
 NUMBER_MIN_EXPONENT = -130
 _NUMBER_SAFE_INT = 10**NUMBER_MAX_DIGITS
+_EXACT = Context(prec=NUMBER_MAX_DIGITS)
 
 
 def _reject(message: str) -> t.NoReturn:
@@ -119,7 +120,9 @@ def _decimal_for_number(value: Decimal, label: str) -> Decimal:
         _reject(f"{show(value)} cannot be represented in {label} (at most {NUMBER_MAX_DIGITS} "
                 f"significant digits, magnitude 1E{NUMBER_MIN_EXPONENT} to below "
                 f"1E{NUMBER_MAX_EXPONENT + 1})")
-    return value if significant == len(digits) else value.normalize()
+    # Trailing zeros dropped exactly: ``normalize()`` alone rounds to the thread's context
+    # precision (28 digits), which changed a 30-digit value without a word.
+    return value if significant == len(digits) else value.normalize(_EXACT)
 
 
 def _number_of(value: t.Any, label: str) -> Decimal | float:

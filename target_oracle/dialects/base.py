@@ -180,7 +180,8 @@ class Dialect:
 
         def conv(value: Any) -> str:
             text = value if value.__class__ is str else _json_text(value)
-            if len(text) > limit or (len(text) > safe and len(text.encode()) > max_bytes):
+            if len(text) > limit or (len(text) > safe
+                                     and len(text.encode("utf-8", "surrogatepass")) > max_bytes):
                 raise RejectValue(f"value too long for {name} (VARCHAR2({limit} CHAR), "
                                   f"at most {max_bytes} bytes): {show(text)}")
             return text

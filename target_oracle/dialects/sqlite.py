@@ -60,7 +60,8 @@ class SQLiteDialect(Dialect):
                     return text
             elif value.__class__ is int and -_FAST_INT < value < _FAST_INT:
                 return str(value)
-            return str(check(value))
+            checked = check(value)  # a decimal keeps its own digits (12.500 stays 12.500)
+            return str(value if value.__class__ is Decimal else checked)
 
         return conv
 

@@ -111,3 +111,18 @@ def test_a_lone_surrogate_is_quarantined_not_fatal(wh):
     (record_json,) = wh.query("SELECT record_json FROM wms_order_hdr_rejects")[0]
     assert json.loads(record_json)["note"] == "before \ud800 after"
     assert wh.query("SELECT note FROM wms_order_hdr WHERE id = 3") == [("pair 📦 ok",)]
+
+
+@pytest.mark.parametrize("text", ["1714963659823085529765.00220012243700",
+                                  "1.57802236870301687830188458860E-25", "12.500"])
+def test_a_decimal_with_trailing_zeros_keeps_its_value(text):
+    """``Decimal.normalize()`` rounds to the context's 28 digits: a 30-digit value with a
+    trailing zero was bound rounded (found by the property tests)."""
+    from decimal import Decimal
+
+    from target_oracle import types as T
+    from target_oracle.dialects import Column, OracleDialect, SQLiteDialect
+
+    col = Column("X", "x", T.ColumnType(T.NUMBER))
+    assert OracleDialect().converter(col)(Decimal(text)) == Decimal(text)
+    assert SQLiteDialect().converter(col)(Decimal(text)) == text  # SQLite keeps the digits
