@@ -80,8 +80,9 @@ class ReadAheadReader(MsgSpecReader):
         """msgspec (exact decimals, fast); for a line it refuses, the standard ``json``.
 
         msgspec refuses a lone surrogate escape (``"\\ud800"``) that is valid JSON and that
-        a Python server writes for a broken text: one such value must not end the run, so
-        the line is parsed again and its record marked (:data:`UNSTORABLE`) for quarantine.
+        a Python server writes for a broken text, and an integer of thousands of digits: one
+        such value must not end the run, so the line is parsed again and its record marked
+        (:data:`UNSTORABLE`) for quarantine, or the number left to its column's check.
         A line neither parses (garbage, a cut line, bare ``NaN``) still ends the run.
         """
         try:
@@ -89,7 +90,8 @@ class ReadAheadReader(MsgSpecReader):
         except msgspec.DecodeError:
             pass
         try:
-            message = json.loads(line, parse_float=Decimal, parse_constant=_no_constant)
+            message = json.loads(line, parse_float=Decimal, parse_int=_int,
+                                 parse_constant=_no_constant)
         except (ValueError, RecursionError) as exc:
             shown = bytes(line[:200]) if isinstance(line, (bytes, bytearray)) else line[:200]
             msg = f"Unable to parse line as JSON ({exc}): {shown!r}"
@@ -100,6 +102,12 @@ class ReadAheadReader(MsgSpecReader):
             if fields:
                 message[UNSTORABLE] = fields
         return message
+
+
+def _int(text: str) -> int | Decimal:
+    """An integer too long for ``int()`` (4,300 digits) as an exact Decimal: it is one bad
+    value, for its column to quarantine, not a reason to end the run."""
+    return int(text) if len(text) <= 4000 else Decimal(text)
 
 
 def _no_constant(name: str) -> Any:
