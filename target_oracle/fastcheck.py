@@ -12,9 +12,10 @@ the schema; when it answers no (or the schema has anything else in it), the full
 from __future__ import annotations
 
 import typing as t
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from target_oracle.dialects.base import RejectValue
+from target_oracle.reasons import show
 
 # Python types fastjsonschema accepts for each JSON type, restricted to exact classes so that a
 # match is always accepted by the full validator (e.g. bool is not an "integer" here).
@@ -97,6 +98,7 @@ NUMBER_MAX_DIGITS = 40
 NUMBER_MAX_EXPONENT = 125
 NUMBER_MIN_EXPONENT = -130
 _NUMBER_SAFE_INT = 10**NUMBER_MAX_DIGITS
+_EXACT = Context(prec=NUMBER_MAX_DIGITS)
 
 
 def _reject(message: str) -> t.NoReturn:
@@ -105,7 +107,7 @@ def _reject(message: str) -> t.NoReturn:
 
 def _decimal_for_number(value: Decimal, label: str) -> Decimal:
     if not value.is_finite():
-        _reject(f"{value} is not a number Oracle can store in {label}")
+        _reject(f"{show(value)} is not a number Oracle can store in {label}")
     if not value:
         return Decimal(0)
     digits = value.as_tuple().digits
@@ -115,10 +117,12 @@ def _decimal_for_number(value: Decimal, label: str) -> Decimal:
     exponent = value.adjusted()
     if (significant > NUMBER_MAX_DIGITS or exponent > NUMBER_MAX_EXPONENT
             or exponent < NUMBER_MIN_EXPONENT):
-        _reject(f"{value} cannot be represented in {label} (at most {NUMBER_MAX_DIGITS} "
+        _reject(f"{show(value)} cannot be represented in {label} (at most {NUMBER_MAX_DIGITS} "
                 f"significant digits, magnitude 1E{NUMBER_MIN_EXPONENT} to below "
                 f"1E{NUMBER_MAX_EXPONENT + 1})")
-    return value if significant == len(digits) else value.normalize()
+    # Trailing zeros dropped exactly: ``normalize()`` alone rounds to the thread's context
+    # precision (28 digits), which changed a 30-digit value without a word.
+    return value if significant == len(digits) else value.normalize(_EXACT)
 
 
 def _number_of(value: t.Any, label: str) -> Decimal | float:
@@ -136,7 +140,7 @@ def _number_of(value: t.Any, label: str) -> Decimal | float:
         try:
             return Decimal(value.strip())
         except ArithmeticError:
-            _reject(f"not a number for {label}: {value[:100]!r}")
+            _reject(f"not a number for {label}: {show(value)}")
     _reject(f"not a number for {label}: {type(value).__name__}")
 
 
@@ -152,7 +156,7 @@ def oracle_number_check(name: str) -> t.Callable[[t.Any], t.Any]:
         elif cls is float:
             if value == 0 or 1e-130 <= abs(value) < 1e126:
                 return value
-            _reject(f"{value} is not a number Oracle can store in {label}")
+            _reject(f"{show(value)} is not a number Oracle can store in {label}")
         return _decimal_for_number(Decimal(_number_of(value, label)), label)
 
     return conv
@@ -161,20 +165,48 @@ def oracle_number_check(name: str) -> t.Callable[[t.Any], t.Any]:
 def oracle_integer_check(name: str, precision: int = 38) -> t.Callable[[t.Any], t.Any]:
     """Converter of an Oracle ``NUMBER(p)`` (scale 0) column: integers of at most ``p``
     digits; integral numbers and numeric text of another schema are taken as integers."""
+    return integer_check(name, precision)
+
+
+#: SQLite's INTEGER is a signed 64-bit integer. Text or a REAL put into an INTEGER column is
+#: converted by the column's affinity, keeping 15 significant digits: no exact way to store
+#: a larger integer in the column the table already has.
+SQLITE_MIN_INT, SQLITE_MAX_INT = -(2**63), 2**63 - 1
+
+
+def sqlite_integer_check(name: str) -> t.Callable[[t.Any], t.Any]:
+    """Converter of a SQLite ``INTEGER`` column (JSON integer, NUMBER(38) on Oracle): what
+    Oracle refuses is refused alike, and an integer Oracle would hold that does not fit 64
+    bits is quarantined with its own reason rather than rounded or fatal."""
+    return integer_check(name, 38, fits=(SQLITE_MIN_INT, SQLITE_MAX_INT))
+
+
+def integer_check(name: str, precision: int,
+                  fits: tuple[int, int] | None = None) -> t.Callable[[t.Any], t.Any]:
+    """Integers of at most ``precision`` digits (and, with ``fits``, within that range).
+
+    The common value (an ``int`` in range) costs a class test and two comparisons.
+    """
     limit = 10**precision
     label = f"{name} (NUMBER({precision}))"
+    low, high = fits if fits is not None else (-limit + 1, limit - 1)
 
     def conv(value: t.Any) -> int:
+        if value.__class__ is int and low <= value <= high:
+            return value
         if value.__class__ is not int:
             number = _number_of(value, label)
             if isinstance(number, float) and not number.is_integer():
-                _reject(f"{value} is not an integer for {label}")
+                _reject(f"{show(value)} is not an integer for {label}")
             number = Decimal(number)
             if not number.is_finite() or number != number.to_integral_value():
-                _reject(f"{value} is not an integer for {label}")
+                _reject(f"{show(value)} is not an integer for {label}")
             value = int(number)
-        if -limit < value < limit:
-            return value
-        _reject(f"{value} out of range for {label}")
+        if not -limit < value < limit:
+            _reject(f"{show(value)} out of range for {label}")
+        if not low <= value <= high:
+            _reject(f"{show(value)} does not fit {name}: the embedded SQLite's INTEGER is "
+                    "64-bit (Oracle's NUMBER(38) would hold it); quarantined, not rounded")
+        return value
 
     return conv

@@ -12,6 +12,7 @@ only ever worked for integer keys sent as integers (``["A"]`` ≠ ``'[' || 'A' |
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,6 +23,7 @@ import msgspec
 from target_oracle import types as T
 from target_oracle.audit import run_id, utc_now_text
 from target_oracle.dialects import Column, Dialect, RejectValue
+from target_oracle.stdin import has_lone_surrogate
 
 _encoder = msgspec.json.Encoder(decimal_format="number")
 
@@ -61,7 +63,7 @@ def key_converter(dialect: Dialect, col: Column) -> Callable[[Any], Any]:
     kind = col.ctype.kind
 
     def convert(value: Any) -> Any:
-        if value is None:
+        if value is None or has_lone_surrogate(value):  # no live row has such a key
             return None
         try:
             if isinstance(value, str) and kind == T.INTEGER:
@@ -91,10 +93,15 @@ def cut_bytes(text: str, limit: int = TEXT_MAX_BYTES) -> str:
 
 
 def _text(value: Any) -> str:
+    """JSON text of a record or key. A text msgspec cannot encode (a lone surrogate) is
+    written by ``json`` as its ``\\udXXX`` escape, so the record is kept as it was sent."""
     try:
         return _encoder.encode(value).decode()
-    except (TypeError, msgspec.EncodeError):
-        return repr(value)
+    except (TypeError, msgspec.EncodeError, UnicodeEncodeError):
+        try:
+            return json.dumps(value, default=str)
+        except (TypeError, ValueError):
+            return repr(value)
 
 
 @dataclass

@@ -29,6 +29,7 @@ from target_oracle.dialects import Column, RejectValue
 from target_oracle.fastcheck import FastCheck
 from target_oracle.naming import assign_column_names, conform_identifier
 from target_oracle.quarantine import RejectBuffer, key_converter, reject_columns
+from target_oracle.reasons import show
 from target_oracle.rules import compile_rules
 from target_oracle.snapshots import SnapshotMixin
 
@@ -195,6 +196,11 @@ class OracleSink(SnapshotMixin, SQLSink[OracleConnector]):
     # records -----------------------------------------------------------------------
     def process_record(self, record: dict, context: dict) -> None:
         """Validate, apply business rules, convert; route to live or snapshot rows."""
+        if (unstorable := self._target_ref.current_record_unstorable) is not None:
+            self._reject(record, "text with a lone UTF-16 surrogate, which no UTF-8 database "
+                         "stores, in " + ", ".join(
+                             f"{show(k)}: {show(record.get(k))}" for k in unstorable))
+            return
         values: tuple | None = None
         if self._row_of is not None:
             try:
@@ -207,7 +213,8 @@ class OracleSink(SnapshotMixin, SQLSink[OracleConnector]):
             try:
                 self._check(record)
             except fastjsonschema.JsonSchemaValueException as exc:
-                self._reject(record, f"schema: {exc.message}")
+                got = "" if exc.name == "data" else f" (got {show(exc.value)})"
+                self._reject(record, f"schema: {exc.message}{got}")
                 return
         for src, rule in self._rules:
             if not rule(record):

@@ -14,7 +14,7 @@ from target_oracle.quarantine import TooManyRejects
 from target_oracle.rules import RuleError, compile_rules
 from target_oracle.sinks import OracleSink
 from target_oracle.snapshots import SnapshotState
-from target_oracle.stdin import ReadAheadReader
+from target_oracle.stdin import UNSTORABLE, ReadAheadReader
 
 
 class TargetOracle(SQLTarget):
@@ -76,6 +76,8 @@ class TargetOracle(SQLTarget):
         self.max_parallelism = 1  # one held connection; SQLite has one writer anyway
         self.bookmark_properties: dict[str, list[str]] = {}
         self.current_record_version: int | None = None
+        #: Properties of the current RECORD holding lone surrogates (see ``stdin.py``).
+        self.current_record_unstorable: list[str] | None = None
         self._snapshots: dict[str, SnapshotState] = {}
         self._rejects: Counter[str] = Counter()
 
@@ -97,8 +99,10 @@ class TargetOracle(SQLTarget):
         super()._process_schema_message(message_dict)
 
     def _process_record_message(self, message_dict: dict) -> None:
-        """Expose the RECORD's ``version`` to the sink (snapshot routing)."""
+        """Expose the RECORD's ``version`` (snapshot routing) and its unstorable texts
+        (quarantine) to the sink."""
         self.current_record_version = message_dict.get("version")
+        self.current_record_unstorable = message_dict.get(UNSTORABLE)
         super()._process_record_message(message_dict)
 
     def get_sink(self, stream_name: str, *, record: dict | None = None,

@@ -26,6 +26,7 @@ from typing import Any
 import msgspec
 
 from target_oracle import types as T
+from target_oracle.reasons import show
 
 _json = msgspec.json.Encoder(decimal_format="number")
 ORACLE_TS_FORMAT = "YYYY-MM-DD\"T\"HH24:MI:SS.FF6TZH:TZM"
@@ -49,31 +50,57 @@ class RejectValue(ValueError):
     """A value this column cannot hold; the record is quarantined with this message."""
 
 
+_parse_datetime = dt.datetime.fromisoformat
+
+
 def _utc_text(value: Any) -> str:
-    """Fixed-width UTC text; the tap's own format passes through untouched (fast path)."""
+    """Fixed-width UTC text of any ISO 8601 date-time (or ``datetime``)."""
     if isinstance(value, str):
-        try:
-            parsed = dt.datetime.fromisoformat(value)
-            if len(value) == 32 and value[10] == "T" and value.endswith("+00:00"):
-                return value  # the tap's own format: checked, passed through untouched
-        except ValueError as exc:
-            raise RejectValue(f"not a date-time: {value!r}") from exc
+        parsed = _parse_datetime(value)
     elif isinstance(value, dt.datetime):
         parsed = value
     else:
-        raise RejectValue(f"not a date-time: {value!r}")
+        raise TypeError(type(value).__name__)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def _date_text(value: Any) -> str:
+    """``YYYY-MM-DD``; a date-time is taken for its date only when it is a valid one (a
+    date followed by anything else is not a date)."""
     if isinstance(value, dt.date):
         return value.isoformat()[:10]
-    try:
-        return dt.date.fromisoformat(str(value)[:10]).isoformat()
-    except ValueError as exc:
-        raise RejectValue(f"not a date: {value!r}") from exc
+    text = str(value)
+    if len(text) > 10:
+        dt.datetime.fromisoformat(text)
+    return dt.date.fromisoformat(text[:10]).isoformat()
+
+
+def timestamp_converter(name: str) -> Callable[[Any], str]:
+    """Date-time column ``name``: what is not a date-time is quarantined, naming both."""
+    def conv(value: Any) -> str:
+        try:
+            if value.__class__ is str and len(value) == 32 and value[10] == "T" \
+                    and value[26:] == "+00:00":  # the tap's own format: checked, kept as is
+                _parse_datetime(value)
+                return value
+            return _utc_text(value)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise RejectValue(f"not a date-time for {name}: {show(value)}") from exc
+
+    return conv
+
+
+def date_converter(name: str) -> Callable[[Any], str]:
+    """Date column ``name``: what is not a date is quarantined, naming both."""
+    def conv(value: Any) -> str:
+        try:
+            return _date_text(value)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise RejectValue(f"not a date for {name}: {show(value)}") from exc
+
+    return conv
 
 
 def _json_text(value: Any) -> str:
@@ -129,9 +156,9 @@ class Dialect:
         """Python value → bind value; None means pass through unchanged."""
         kind = col.ctype.kind
         if kind == T.TIMESTAMP:
-            return _utc_text
+            return timestamp_converter(col.name)
         if kind == T.DATE:
-            return _date_text
+            return date_converter(col.name)
         if kind == T.BOOLEAN:
             return _bool
         if kind in {T.JSON, T.CLOB}:
@@ -139,13 +166,29 @@ class Dialect:
         if kind == T.STRING:
             return self._string_converter(col)
         if kind == T.NUMBER:
-            return self._number_converter()
+            return self._number_converter(col)
         return None
 
-    def _string_converter(self, col: Column) -> Callable[[Any], Any] | None:
-        return _json_text  # non-strings only reach mixed-type columns: store them as JSON
+    def _string_converter(self, col: Column) -> Callable[[Any], Any]:
+        """Text (non-strings only reach mixed-type columns: stored as JSON) that fits
+        ``VARCHAR2(n CHAR)`` in characters *and* in bytes; what does not is quarantined —
+        on SQLite too, so the dev warehouse refuses what Oracle would."""
+        limit = col.ctype.length or T.MAX_VARCHAR
+        name = col.name
+        max_bytes = self.max_string_bytes  # the column's byte limit, whatever its CHAR length
+        safe = max_bytes // 4  # up to this many characters always fit (UTF-8: ≤ 4 bytes each)
 
-    def _number_converter(self) -> Callable[[Any], Any] | None:
+        def conv(value: Any) -> str:
+            text = value if value.__class__ is str else _json_text(value)
+            if len(text) > limit or (len(text) > safe
+                                     and len(text.encode("utf-8", "surrogatepass")) > max_bytes):
+                raise RejectValue(f"value too long for {name} (VARCHAR2({limit} CHAR), "
+                                  f"at most {max_bytes} bytes): {show(text)}")
+            return text
+
+        return conv
+
+    def _number_converter(self, col: Column) -> Callable[[Any], Any] | None:
         return None
 
     def bind(self, i: int, col: Column) -> str:  # pragma: no cover - overridden

@@ -15,8 +15,6 @@ from target_oracle.dialects.base import (
     Batched,
     Column,
     Dialect,
-    RejectValue,
-    _json_text,
 )
 from target_oracle.naming import needs_quotes_oracle
 
@@ -48,21 +46,6 @@ class OracleDialect(Dialect):
             T.JSON: "CLOB",
             T.CLOB: "CLOB",
         }.get(ctype.kind) or f"VARCHAR2({ctype.length or T.MAX_VARCHAR} CHAR)"
-
-    def _string_converter(self, col: Column) -> Callable[[Any], Any]:
-        limit = col.ctype.length or T.MAX_VARCHAR
-        name = col.name
-        max_bytes = self.max_string_bytes  # the column's byte limit, whatever its CHAR length
-        safe = max_bytes // 4  # up to this many characters always fit (UTF-8: ≤ 4 bytes each)
-
-        def conv(value: Any) -> str:
-            text = _json_text(value)
-            if len(text) > limit or (len(text) > safe and len(text.encode()) > max_bytes):
-                raise RejectValue(f"value too long for {name} (VARCHAR2({limit} CHAR), "
-                                  f"at most {max_bytes} bytes)")
-            return text
-
-        return conv
 
     def read_type(self, data_type: str, char_length: int | None, precision: int | None,
                   scale: int | None) -> T.ColumnType:

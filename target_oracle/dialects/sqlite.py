@@ -6,10 +6,14 @@ INSERT .. ON CONFLICT .. WHERE for the newer-wins rule; exact decimals kept as t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
+from target_oracle import fastcheck
 from target_oracle import types as T
 from target_oracle.dialects.base import Column, Dialect
+
+_FAST_INT = 10**38
 
 
 class SQLiteDialect(Dialect):
@@ -25,9 +29,39 @@ class SQLiteDialect(Dialect):
     def sql_type(self, ctype: T.ColumnType) -> str:
         return "INTEGER" if ctype.kind in {T.INTEGER, T.BOOLEAN} else "TEXT"
 
-    def _number_converter(self) -> Callable[[Any], Any]:
-        def conv(value: Any) -> Any:
-            return value if value is None else str(value)
+    def effective_type(self, have: T.ColumnType, wanted: T.ColumnType) -> T.ColumnType:
+        """An existing INTEGER column keeps converting integers, whatever the schema says
+        now: its affinity would turn ``3.5`` or a 20-digit number into a (rounded) REAL."""
+        if have.kind == T.INTEGER and wanted.kind not in {T.INTEGER, T.BOOLEAN}:
+            return have
+        return super().effective_type(have, wanted)
+
+    def converter(self, col: Column) -> Callable[[Any], Any] | None:
+        """As the base, plus Oracle's refusals: the dev warehouse quarantines what Oracle
+        would, and what SQLite's own INTEGER cannot hold exactly."""
+        if col.ctype.kind == T.INTEGER:
+            return fastcheck.sqlite_integer_check(col.name)
+        return super().converter(col)
+
+    def _number_converter(self, col: Column) -> Callable[[Any], Any]:
+        """Exact digits as text, for numbers Oracle's NUMBER holds (else quarantined).
+
+        Fast path: a decimal or integer whose text has at most 40 characters and no exponent
+        has at most 40 digits and a magnitude well inside NUMBER's range.
+        """
+        check = fastcheck.oracle_number_check(col.name)
+        digits = frozenset("0123456789")
+        max_chars = fastcheck.NUMBER_MAX_DIGITS
+
+        def conv(value: Any) -> str:
+            if value.__class__ is Decimal:
+                text = str(value)
+                if len(text) <= max_chars and text[-1] in digits and "E" not in text:
+                    return text
+            elif value.__class__ is int and -_FAST_INT < value < _FAST_INT:
+                return str(value)
+            checked = check(value)  # a decimal keeps its own digits (12.500 stays 12.500)
+            return str(value if value.__class__ is Decimal else checked)
 
         return conv
 

@@ -90,6 +90,16 @@ class Pending:
     error: Exception | None = None
 
 
+def _ts_stored(value: dt.datetime) -> str:
+    """UTC storage text; ``isoformat`` pads years below 1000 (``strftime("%Y")`` does not
+    on Linux, and Oracle's years run from 1 to 9999)."""
+    return value.isoformat(sep=" ", timespec="microseconds")
+
+
+def _date_stored(value: dt.date) -> str:
+    return f"{value.isoformat()[:10]} 00:00:00"
+
+
 def to_timestamp_tz(pending: Pending) -> Callable[[Any, Any], Any]:
     def fn(text: Any, fmt: Any) -> Any:
         if text is None:
@@ -97,8 +107,7 @@ def to_timestamp_tz(pending: Pending) -> Callable[[Any, Any], Any]:
         if fmt != ORACLE_TS_FORMAT or not isinstance(text, str) or not _TS_IN.fullmatch(text):
             pending.error = oracle_error(1861, "literal does not match format string")
             raise ValueError("ORA-01861")
-        parsed = dt.datetime.fromisoformat(text).astimezone(dt.UTC)
-        return parsed.strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
+        return _ts_stored(dt.datetime.fromisoformat(text).astimezone(dt.UTC))
     return fn
 
 
@@ -109,7 +118,7 @@ def to_date(pending: Pending) -> Callable[[Any, Any], Any]:
         try:
             if fmt != "YYYY-MM-DD" or len(str(text)) != 10:
                 raise ValueError(text)
-            return dt.date.fromisoformat(str(text)).strftime("%Y-%m-%d 00:00:00")
+            return _date_stored(dt.date.fromisoformat(str(text)))
         except ValueError:
             pending.error = oracle_error(1861, "literal does not match format string")
             raise
@@ -122,10 +131,10 @@ def native_text(value: Any, decl: str) -> Any:
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
         if decl.upper().startswith("DATE"):
-            return value.strftime("%Y-%m-%d 00:00:00")
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
+            return _date_stored(value)
+        return _ts_stored(value.astimezone(dt.UTC))
     if isinstance(value, dt.date):
-        return value.strftime("%Y-%m-%d 00:00:00")
+        return _date_stored(value)
     return value
 
 

@@ -77,3 +77,31 @@ def test_sqlite_file_in_a_new_folder_is_created(tmp_path):
     assert proc.returncode == 0, proc.stderr
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT id FROM order_hdr").fetchall() == [(1,)]
+
+
+def test_one_bad_value_quarantines_its_record_not_the_run(tmp_path):
+    """Issue 17: through the real executable (stdin read as bytes), integers past NUMBER(38)
+    and past 64 bits and a lone surrogate escape each reject one record; the rest loads,
+    the run succeeds."""
+    db = tmp_path / "wh.db"
+    schema = {"type": "object", "properties": {
+        "id": {"type": "integer"}, "n": {"type": ["integer", "null"]},
+        "note": {"type": ["string", "null"]}}}
+    head = '{"type": "RECORD", "stream": "s", "record": '
+    lines = [json.dumps({"type": "SCHEMA", "stream": "s", "key_properties": ["id"],
+                         "schema": schema}),
+             head + f'{{"id": 1, "n": {10**40 + 7}}}}}',
+             head + '{"id": 2, "note": "a\\ud800b"}}',
+             head + f'{{"id": 4, "n": {2**64}}}}}',
+             head + '{"id": 3, "n": 5, "note": "\\u00e7a \\ud83d\\udce6"}}']
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"sqlalchemy_url": f"sqlite:///{db}", "load_method": "upsert",
+                               "max_rejects": 3}))
+    proc = subprocess.run([EXE, "--config", str(cfg)], input="\n".join(lines) + "\n",
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT id, n, note FROM s").fetchall() == [(3, 5, "ça 📦")]
+        reasons = dict(conn.execute("SELECT record_key, reason FROM s_rejects").fetchall())
+    assert "NUMBER(38)" in reasons["[1]"] and "surrogate" in reasons["[2]"]
+    assert "64-bit" in reasons["[4]"]
