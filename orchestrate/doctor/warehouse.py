@@ -95,6 +95,12 @@ def checks(s: DoctorSettings) -> Iterator[Check]:
     if isinstance(t, Check):
         yield t
         return
+    if not t.oracle:
+        missing = _sqlite_not_yet_made(t.engine.url.database)
+        if missing:
+            t.engine.dispose()
+            yield from missing
+            return
     try:
         with t.engine.connect() as conn:
             if t.oracle:
@@ -110,7 +116,9 @@ def checks(s: DoctorSettings) -> Iterator[Check]:
                                           "warehouse, the Oracle checks do not apply)")
                 yield from _sqlite_scratch(conn)
     except sa.exc.DBAPIError as exc:
-        if ora_code(exc) == 1017 or "DPY-4" in first_line(exc):
+        if not t.oracle:
+            fix = "make the SQLite file and its folder readable and writable by this user"
+        elif ora_code(exc) == 1017 or "DPY-4" in first_line(exc):
             fix = "check the target's username and password (ORACLE_USER / ORACLE_PASSWORD)"
         else:
             fix = ("check the target's dsn / host, port and service_name, and that this host "
@@ -119,6 +127,31 @@ def checks(s: DoctorSettings) -> Iterator[Check]:
                    f"{' as ' + t.user if t.user else ''}: {first_line(exc)}", fix)
     finally:
         t.engine.dispose()
+
+
+def _sqlite_not_yet_made(database: str | None) -> list[Check]:
+    """A fresh project has no warehouse file yet and the target creates it (and its folder)
+    on the first run; connecting here would create it as a side effect, so the doctor only
+    proves the nearest existing folder is writable. Empty: the file exists, check it."""
+    import os
+    from pathlib import Path
+
+    if not database or database == ":memory:":
+        return []
+    path = Path(database).expanduser()
+    if path.exists():
+        return []
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if folder.is_dir() and os.access(folder, os.W_OK | os.X_OK):
+        return [ok(G, "connection", f"SQLite file {path} does not exist yet: the first run "
+                                    "creates it"),
+                ok(G, "privileges", f"{folder} is writable: the target can create the file "
+                                    "and its tables")]
+    return [fail(G, "connection", f"SQLite file {path} does not exist and {folder} is not a "
+                                 "writable folder", "make the warehouse file's folder writable "
+                                 "by this user, or point the target's sqlalchemy_url elsewhere")]
 
 
 def _sqlite_scratch(conn: sa.Connection) -> Iterator[Check]:

@@ -132,7 +132,21 @@ def test_unreachable_oracle_names_host_and_service_never_the_password(tmp_path: 
 
 
 def test_sqlite_warehouse_proves_it_can_create_a_table(tmp_path: Path) -> None:
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "w.db").close()
     found = checks(tmp_path, {"sqlalchemy_url": f"sqlite:///{tmp_path / 'w.db'}"})
     assert found["warehouse.privileges"].status == "ok"
-    missing = checks(tmp_path, {"sqlalchemy_url": f"sqlite:///{tmp_path / 'no' / 'w.db'}"})
-    assert missing["warehouse.connection"].status == "fail"
+
+
+def test_sqlite_warehouse_not_made_yet_is_fine_and_left_alone(tmp_path: Path) -> None:
+    """A fresh project (make demo, a first run) has no output/ folder: the target makes it,
+    so the doctor must not fail there, nor create the file itself."""
+    fresh = tmp_path / "output" / "warehouse.db"
+    c = checks(tmp_path, {"sqlalchemy_url": f"sqlite:///{fresh}"})["warehouse.connection"]
+    assert c.status == "ok" and "first run creates it" in c.found
+    assert not fresh.parent.exists()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    bad = checks(tmp_path, {"sqlalchemy_url": f"sqlite:///{blocker / 'no' / 'w.db'}"})
+    assert bad["warehouse.connection"].status == "fail"
