@@ -123,9 +123,8 @@ def _cmd_status(cfg: OpsConfig, ops: OpsDB) -> int:
             for text in run.entity_lines():
                 print(f"{'':18}   {text}")
             continue
-        print(f"{name:18} {blocked or 'runnable'}")
-        if run is not None:
-            print(f"{'':18}   last run {run.summary(now)}")
+        gone = f"; last run {run.summary(now)}" if run is not None else ""
+        print(f"{name:18} {blocked or 'runnable'}{gone}")
     for a in ops.query("SELECT * FROM alerts WHERE closed_at IS NULL ORDER BY opened_at"):
         print(f"alert {a['environment']}/{a['pipeline']} {a['severity']} {a['rule']}: "
               f"{a['message']}")
