@@ -13,7 +13,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -60,16 +60,17 @@ def webhook():
 
 def test_status_and_dashboard_mid_run_early_warning_once_and_killed_run_gone(
         project, tmp_path: Path, webhook) -> None:
-    # 1,200 rows in 120 pages of 0.5 s: projected ~60 s against a 30 s threshold.
+    # 1,200 rows in 240 pages of 0.5 s: projected ~2 min against a 1 min threshold; the test
+    # ends the run once it has looked, long before either.
     latency = {"per_request": 0.5, "max_concurrent": 1}
-    settings = {"FULL_SYNC_WARNING_MINUTES": "0.5", "WEBHOOK_URL": webhook.url}
+    settings = {"FULL_SYNC_WARNING_MINUTES": "1", "WEBHOOK_URL": webhook.url}
     project.env.update({f"WMS_OPS_{k}": v for k, v in settings.items()})
     with running_simulator(scale=2000, seed=3, latency=latency) as sim:
         out = tmp_path / "guard.out"
         with out.open("w") as handle:
-            proc = guard(project, "--pipeline", "full_sync", *tap_command(sim, tmp_path),
+            proc = guard(project, "--pipeline", "full_sync",
+                         *tap_command(sim, tmp_path, page_size=5),
                          stdout=handle, start_new_session=True)
-        started = time.time()
         try:
             # Mid-run: status shows the pipeline running with its percent and ETA.
             wait_for(lambda: percent_shown(status_line(project, "full_sync")), timeout=120)
@@ -87,8 +88,12 @@ def test_status_and_dashboard_mid_run_early_warning_once_and_killed_run_gone(
             assert proc.poll() is None, out.read_text()[-3000:]
             (alert,) = ops.query("SELECT * FROM alerts WHERE rule = 'duration'")
             assert "full_sync projected" in alert["message"]
-            assert "over the 30s threshold" in alert["message"]
-            assert time.time() - started < 30, "warned only after the threshold"
+            assert "over the 1m 00s threshold" in alert["message"]
+            # Before the threshold, by the guard's and the alert's own records (a margin of
+            # ~20x on an idle machine: the first figures come after a few pages).
+            (run,) = ops.query("SELECT started_at FROM guard_runs")
+            opened = datetime.fromisoformat(alert["opened_at"])
+            assert opened - datetime.fromisoformat(run["started_at"]) < timedelta(minutes=1)
             assert "projected" in webhook.bodies[0]["text"]
             wms_ops(project, "check")  # a check meanwhile: still open, not announced again
             assert len(webhook.bodies) == 1
