@@ -129,3 +129,25 @@ def test_a_finished_run_leaves_running_and_keeps_its_final_figures(project, tmp_
     wms_ops(project, "dashboard", "--output", str(tmp_path / "site"))
     html = (tmp_path / "site" / "index.html").read_text()
     assert "1,200, " in html  # the rows the run read, in its history row
+
+
+def test_a_run_of_another_host_is_gone_once_its_heartbeat_is_stale(project) -> None:
+    """Another host's pids cannot be checked: its heartbeat decides (10 intervals, >= 5 min)."""
+    from orchestrate.progress import live_runs, running_dir, write_json
+    from orchestrate.timeutil import iso, utcnow
+
+    cfg = project.config()
+    now = utcnow()
+    running = running_dir(cfg)
+    for name, beat in (("fresh", now - timedelta(minutes=1)), ("stale", now - timedelta(hours=1))):
+        write_json(running / f"full_sync.{name}.run.json", {
+            "pipeline": "full_sync", "environment": "dev", "run_id": name, "host": "elsewhere",
+            "pid": 1, "started_at": iso(now - timedelta(hours=2))})
+        write_json(running / f"full_sync.{name}.progress.json", {
+            "updated_at": iso(beat), "interval": 15, "pid": 1,
+            "run": {"rows": 10, "total": 100, "percent": 10.0, "rate": 1.0, "eta_seconds": 90}})
+    (running / "full_sync.junk.run.json").write_text("[not an object")
+    states = {r.run_id: r.state for r in live_runs(cfg, now)}
+    assert states == {"fresh": "running", "stale": "gone"}
+    line = next(x for x in wms_ops(project, "status").splitlines() if x.startswith("full_sync"))
+    assert "running since" in line and "10% (10 of ~100 rows)" in line and "ETA 0:01:30" in line
