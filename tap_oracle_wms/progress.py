@@ -260,3 +260,17 @@ def result_count(payload: t.Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return None
     return value
+
+
+def count_rows(get_json: t.Callable[..., t.Any], url: str, base: t.Mapping[str, t.Any],
+               queries: t.Sequence[t.Mapping[str, t.Any]], what: str) -> int | None:
+    """The sum of `result_count` over `queries` (one `page_size=1` paged request each)."""
+    total = 0
+    for params in queries:
+        payload = get_json(url, params={**base, "page_mode": "paged", "page_size": 1, **params},
+                           what=f"{what} (row count for progress)")
+        count = result_count(payload)
+        if count is None:
+            return None
+        total += count
+    return total

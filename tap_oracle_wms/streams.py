@@ -36,7 +36,7 @@ from tap_oracle_wms.partitions import (
     range_params,
     ranges_from_state,
 )
-from tap_oracle_wms.progress import result_count
+from tap_oracle_wms.progress import count_rows, result_count
 from tap_oracle_wms.readers import PageSizer, RangeReader, WindowReader
 from tap_oracle_wms.records import RecordPlan, to_utc, utc_text
 from tap_oracle_wms.windows import CUT_AFTER_PAGES, Coverage, SpanPlan, WindowWalk, plan_spans
@@ -153,22 +153,12 @@ class EntityStream(SchemaGrowth, RESTStream[str]):
 
     def count_total(self) -> None:
         """The rows this run will read, when `find_bounds` did not learn it: the rows at or
-        after an incremental's lower bound, or those left in a resumed snapshot's ranges (one
-        `page_size=1` paged query each). Runs in the background; a failure only costs the
-        percent."""
-        if not self._count_params:
-            return
-        url = self.client.entity_url(self.entity)
-        base = {**self._base_params(), "page_mode": "paged", "page_size": 1}
-        total = 0
-        for params in self._count_params:
-            payload = self.client.get_json(url, params={**base, **params},
-                                           what=f"{self._what} (row count for progress)")
-            count = result_count(payload)
-            if count is None:
-                return
-            total += count
-        self._progress.set_total(self.entity, total)
+        after an incremental's lower bound, or those left in a resumed snapshot's ranges.
+        Runs in the background; a failure only costs the percent."""
+        if self._count_params:
+            total = count_rows(self.client.get_json, self.client.entity_url(self.entity),
+                               self._base_params(), self._count_params, self._what)
+            self._progress.set_total(self.entity, total)
 
     def _warn_if_empty(self, payload: t.Any) -> None:
         if payload is None and not (self.config.get("entity_filters") or {}).get(self.entity):

@@ -43,6 +43,7 @@ def progress_lines(stderr: str) -> list[dict[str, t.Any]]:
                 "at": datetime.strptime(m["at"], "%Y-%m-%d %H:%M:%S,%f").timestamp(),
                 "name": m["name"], "pct": int(m["pct"]),
                 "rows": int(m["rows"].replace(",", "")),
+                "total": int(m["total"].replace(",", "")),
                 "eta": int(m["h"]) * 3600 + int(m["m"]) * 60 + int(m["s"]),
             })
     return out
@@ -135,3 +136,24 @@ def test_interval_zero_turns_progress_off(tmp_path: Path) -> None:
         assert sim.stats()["requests"]["order_hdr"].get("paged", 0) == 0  # no count asked
     assert "Progress" not in run.stderr
     assert not (tmp_path / "p.json").exists()
+
+
+def test_a_resumed_snapshot_counts_only_the_rows_left_in_its_ranges(tmp_path: Path) -> None:
+    from tap_helpers import run_tap_and_kill
+
+    latency = {"per_request": 0.05, "max_concurrent": 2}
+    with running_simulator(scale=2000, seed=3, latency=latency) as sim:
+        config = base_config(sim, entities=["allocation"], page_size=20,
+                             max_parallel_requests=2, progress_interval_seconds=0.25)
+        killed = run_tap_and_kill(config, after_states=10)
+        state = killed.last_state
+        assert state and state["bookmarks"]["allocation"].get("full_progress"), state
+        rerun = run_tap(config, state=state)
+        assert rerun.returncode == 0, rerun.stderr[-3000:]
+        written = len(rerun.ids("allocation"))
+    assert 0 < written < 1200
+    lines = [x for x in progress_lines(rerun.stderr) if x["name"] == "allocation"]
+    assert lines[-1]["pct"] == 100 and lines[-1]["rows"] == written
+    mid = [x for x in lines if x["pct"] < 100]
+    assert mid, rerun.stderr[-3000:]
+    assert {x["total"] for x in mid} == {written}  # the rows left, not the whole entity
