@@ -167,6 +167,10 @@ class Progress:
         tally.done, tally.ended = True, now
         logger.info("Progress %s", line(name, self._entity_figures(tally, now)))
 
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
     def start(self) -> None:
         if self.enabled and self._thread is None:
             self._thread = threading.Thread(target=self._run, name="wms-progress", daemon=True)

@@ -111,13 +111,18 @@ class TapOracleWMS(Tap):
         """Totals not learnt while planning (incremental, resumed snapshot), asked while the
         first pages are read: the run does not wait for them."""
 
+        progress = self.progress
+
         def count() -> None:
             for stream in streams:
+                if progress.stopped:  # the run is over: no request, no log line at exit
+                    return
                 try:
                     stream.count_total()
                 except Exception as exc:  # only the percent is lost
-                    self.logger.info("No row count for '%s' (%s): progress without percent",
-                                     stream.entity, exc)
+                    if not progress.stopped:
+                        self.logger.info("No row count for '%s' (%s): progress without "
+                                         "percent", stream.entity, exc)
 
         threading.Thread(target=count, name="wms-progress-count", daemon=True).start()
 
