@@ -20,6 +20,7 @@ from orchestrate.history import build_history
 from orchestrate.ops_tables import ALERTS, NOTIFICATIONS
 from orchestrate.opsdb import OpsDB
 from orchestrate.pauses import blocking_reason
+from orchestrate.progress import projected_conditions
 from orchestrate.rules import CRITICAL, Condition, evaluate
 from orchestrate.timeutil import iso, utcnow
 
@@ -83,7 +84,9 @@ def run_check(cfg: OpsConfig, ops: OpsDB, now: datetime | None = None) -> CheckR
         name for name in cfg.pipelines
         if blocking_reason(cfg, ops, name, now, include_windows=True) is not None
     }
-    result = CheckResult(conditions=evaluate(cfg, records, now, paused))
+    conditions = evaluate(cfg, records, now, paused)
+    conditions += projected_conditions(cfg, conditions, now)  # the early overrun warning
+    result = CheckResult(conditions=conditions)
     result.events = sync_alerts(ops, cfg.environment, result.conditions, now)
     for ev in result.events:
         outcome = dispatch(cfg, ev)

@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
                                            "until resumed")
             p.add_argument("--reason")
 
-    sub.add_parser("status", help="pauses, maintenance windows and open alerts")
+    sub.add_parser("status", help="running runs (percent, rate, ETA), pauses, maintenance "
+                                  "windows and open alerts")
 
     g = sub.add_parser("guard", help="run a pipeline under pause/maintenance/lock guards")
     g.add_argument("--pipeline", required=True)
@@ -116,9 +117,21 @@ def _cmd_check(cfg: OpsConfig, ops: OpsDB, args: argparse.Namespace) -> int:
 
 def _cmd_status(cfg: OpsConfig, ops: OpsDB) -> int:
     from orchestrate.pauses import blocking_reason
+    from orchestrate.progress import running_for
+    from orchestrate.timeutil import utcnow
 
+    now = utcnow()
+    live = running_for(cfg, now)
     for name in cfg.pipelines:
-        print(f"{name:18} {blocking_reason(cfg, ops, name) or 'runnable'}")
+        run = live.get(name)
+        blocked = blocking_reason(cfg, ops, name)
+        if run is not None and run.state == "running":
+            print(f"{name:18} {run.summary(now)}" + (f"; next runs: {blocked}" if blocked else ""))
+            for text in run.entity_lines():
+                print(f"{'':18}   {text}")
+            continue
+        gone = f"; last run {run.summary(now)}" if run is not None else ""
+        print(f"{name:18} {blocked or 'runnable'}{gone}")
     for a in ops.query("SELECT * FROM alerts WHERE closed_at IS NULL ORDER BY opened_at"):
         print(f"alert {a['environment']}/{a['pipeline']} {a['severity']} {a['rule']}: "
               f"{a['message']}")

@@ -16,6 +16,7 @@ from orchestrate.config import OpsConfig, Pipeline
 from orchestrate.history import RunRecord, build_history
 from orchestrate.meltano_runs import bookmarks_of, read_state
 from orchestrate.opsdb import OpsDB
+from orchestrate.progress import LiveRun, final_figures, running_for
 from orchestrate.reconcile import latest_reconciliation
 from orchestrate.svg import OUTCOME_COLOR, duration_bars, line_chart
 from orchestrate.timeutil import human_duration, utcnow
@@ -33,6 +34,8 @@ border-bottom:1px solid #e2e8f0}th{background:#f1f5f9}td.num{text-align:right}
 .chart{max-width:100%;height:auto;background:#fff}.ct{font-size:13px;font-weight:600}
 .ax,.lg{font-size:11px;fill:#475569}.thr{font-size:11px;fill:#dc2626}
 nav a{color:#93c5fd;margin-right:12px}.muted{color:#64748b}
+.bar{background:#e2e8f0;border-radius:4px;height:12px;max-width:480px}
+.bar div{background:#2563eb;height:12px;border-radius:4px}.gone{color:#dc2626;font-weight:600}
 """
 
 
@@ -55,21 +58,46 @@ def _alerts_html(alerts: list[dict]) -> str:
             f"{rows}</table>")
 
 
-def _runs_table(runs: list[RunRecord]) -> str:
+def _read_figures(cfg: OpsConfig, run_id: str) -> str:
+    """Rows the tap read and its rate, as its last progress report had them."""
+    fig = final_figures(cfg, run_id) or {}
+    rows, rate = fig.get("rows"), fig.get("rate")
+    if not isinstance(rows, int) or isinstance(rows, bool):
+        return "-"
+    speed = f", {rate:,.0f}/s" if isinstance(rate, int | float) else ""
+    return f"{rows:,}{speed}"
+
+
+def _runs_table(cfg: OpsConfig, runs: list[RunRecord], live: LiveRun | None) -> str:
     if not runs:
         return '<p class="muted">No runs recorded yet.</p>'
     rows = []
     for r in reversed(runs):
-        color = OUTCOME_COLOR.get(r.outcome, "#6b7280")
+        outcome = r.outcome
+        if outcome == "running" and live is not None and live.run_id == r.run_id:
+            outcome = live.state  # running, or gone: killed without an ending
+        color = OUTCOME_COLOR.get(outcome, "#dc2626" if outcome == "gone" else "#6b7280")
         rows.append(
             f"<tr><td>{_t(r.started_at)}</td><td>{human_duration(r.duration_seconds)}</td>"
-            f'<td style="color:{color}">{escape(r.outcome)}</td>'
+            f'<td style="color:{color}">{escape(outcome)}</td>'
             + "".join(f'<td class="num">{r.total(c):,}</td>'
                       for c in ("inserted", "updated", "deleted", "rejected"))
+            + f'<td class="num">{escape(_read_figures(cfg, r.run_id))}</td>'
             + f"<td>{escape(r.bookmark or '')}</td><td>{escape((r.detail or '')[:120])}</td></tr>")
     return ("<table><tr><th>start (UTC)</th><th>duration</th><th>outcome</th><th>inserted</th>"
-            "<th>updated</th><th>deleted</th><th>rejected</th><th>bookmark</th><th>detail</th>"
-            f"</tr>{''.join(rows)}</table>")
+            "<th>updated</th><th>deleted</th><th>rejected</th><th>read (rows, rows/s)</th>"
+            f"<th>bookmark</th><th>detail</th></tr>{''.join(rows)}</table>")
+
+
+def _live_html(run: LiveRun, now: datetime) -> str:
+    """The running (or gone) run: percent bar, figures, entities being written."""
+    if run.state == "gone":
+        return f'<p class="gone" id="live-{escape(run.pipeline)}">{escape(run.summary(now))}</p>'
+    percent = max(0.0, min(100.0, run.percent or 0.0))
+    entities = "".join(f"<li>{escape(text)}</li>" for text in run.entity_lines())
+    return (f'<div class="live" id="live-{escape(run.pipeline)}"><p><b>{escape(run.summary(now))}'
+            f'</b></p><div class="bar" title="{percent:.0f}%"><div style="width:{percent:.1f}%">'
+            f"</div></div>" + (f"<ul>{entities}</ul>" if entities else "") + "</div>")
 
 
 def _freshness(cfg: OpsConfig, p: Pipeline, runs: list[RunRecord], now: datetime) -> str:
@@ -130,6 +158,7 @@ def render(cfg: OpsConfig, ops: OpsDB, now: datetime | None = None) -> str:
     alerts = open_alerts(ops, cfg.environment)
     recon = latest_reconciliation(ops, cfg.environment)
     nav = " ".join(f'<a href="#pipeline-{escape(n)}">{escape(n)}</a>' for n in cfg.pipelines)
+    live = running_for(cfg, now)
     sections = []
     for p in cfg.pipelines.values():
         runs = [r for r in records if r.pipeline == p.name][-cfg.dashboard_max_runs:]
@@ -146,10 +175,16 @@ def render(cfg: OpsConfig, ops: OpsDB, now: datetime | None = None) -> str:
                   f"{escape(last.outcome)}</b> at {_t(last.started_at)} UTC, took "
                   f"{human_duration(last.duration_seconds)}") if last else "never run"
         skipped = sum(1 for r in runs if r.outcome == "skipped")
+        now_run = live.get(p.name)
+        if now_run is not None and now_run.state == "running":
+            status = '<b style="color:#2563eb">running now</b>'
+        elif now_run is not None and last is not None and last.outcome == "running":
+            status = f'last run <span class="gone">gone</span> (started {_t(last.started_at)} UTC)'
         sections.append(
             f'<section class="pipeline" id="pipeline-{escape(p.name)}">'
             f"<h2>{escape(p.name)}</h2><p>{escape(p.tap)} &rarr; {escape(p.target)} &middot; "
             f"{status} &middot; {skipped} skipped</p>"
+            + (_live_html(now_run, now) if now_run is not None else "") +
             f"<h3>Open alerts</h3>{_alerts_html([a for a in alerts if a['pipeline'] == p.name])}"
             f"<h3>Recent run durations</h3>"
             f"{duration_bars(bars, p.warning_minutes * 60, f'{p.name}: run duration')}"
@@ -158,7 +193,7 @@ def render(cfg: OpsConfig, ops: OpsDB, now: datetime | None = None) -> str:
             f"<h3>Freshness per entity</h3>{_freshness(cfg, p, runs, now)}"
             + (f"<h3>Last reconciliation</h3>{_reconciliation(recon)}" if p.kind == "full"
                else "")
-            + f"<h3>Recent runs</h3>{_runs_table(runs)}</section>")
+            + f"<h3>Recent runs</h3>{_runs_table(cfg, runs, now_run)}</section>")
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -34,6 +34,7 @@ from orchestrate.locks import SchemaLock
 from orchestrate.ops_tables import GUARD_RUNS
 from orchestrate.opsdb import OpsDB
 from orchestrate.pauses import blocking_reason
+from orchestrate.progress import RunTracker, check_now
 from orchestrate.timeutil import iso, utcnow
 
 log = logging.getLogger("wms_ops.guard")
@@ -203,12 +204,20 @@ def run_guard(cfg: OpsConfig, ops: OpsDB, pipeline: str, args: list[str] | None 
             env.setdefault("MELTANO_ENVIRONMENT", cfg.environment)
         if cfg.check_after_guard:
             _prepare_check()
+        # The running run's figures for status/dashboard, and its early overrun warning.
+        tracker = RunTracker(cfg, p, base["run_id"])
+        env.update(tracker.begin())
+        if cfg.check_after_guard:
+            tracker.watch(lambda: check_now(cfg))
+        rc = 1
         try:
             keeper = (lambda pid: start_keeper(cfg.lock_url or "", lease, pid)) if lease else None
             rc = _run_child(cmd, env, lock.fd or 0, keeper)
             reason = None if rc == 0 else f"inner command exited with {rc}"
         except OSError as exc:
             rc, reason = 127, f"cannot start inner command: {exc}"
+        finally:
+            tracker.end("success" if rc == 0 else "failed")
         if rc == 0 and p.kind == "full" and not cfg.inner_command:
             _seed_bookmarks(cfg, env)  # still under the lock: no incremental can start first
         ops.execute(GUARD_RUNS.update().where(GUARD_RUNS.c.id == guard_id).values(

@@ -135,6 +135,13 @@ CONFIG_SCHEMA: dict[str, t.Any] = th.PropertiesList(
         "the fetcher's workers); accepted and ignored.",
     ),
     th.Property(
+        "progress_interval_seconds",
+        th.NumberType(minimum=0),
+        default=15,
+        description="Seconds between progress lines (percent, rows/s, ETA per entity and for "
+        "the run) and updates of the progress file named by WMS_PROGRESS_FILE; 0: off.",
+    ),
+    th.Property(
         "discovery_cache_hours",
         th.NumberType(minimum=0),
         default=0,

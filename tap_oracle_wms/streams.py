@@ -20,7 +20,6 @@ Sync modes:
 
 from __future__ import annotations
 
-import time
 import typing as t
 from datetime import UTC, datetime, timedelta
 
@@ -34,8 +33,10 @@ from tap_oracle_wms.partitions import (
     describe_range,
     partition_count,
     plan_ranges,
+    range_params,
     ranges_from_state,
 )
+from tap_oracle_wms.progress import count_rows, result_count
 from tap_oracle_wms.readers import PageSizer, RangeReader, WindowReader
 from tap_oracle_wms.records import RecordPlan, is_utc_text, to_utc, utc_text
 from tap_oracle_wms.windows import CUT_AFTER_PAGES, Coverage, SpanPlan, WindowWalk, plan_spans
@@ -45,9 +46,9 @@ if t.TYPE_CHECKING:
 
     from tap_oracle_wms.client import WMSClient
     from tap_oracle_wms.fetcher import Feed, Fetcher
+    from tap_oracle_wms.progress import Progress
 
 FULL_PROGRESS = "full_progress"
-PROGRESS_LOG_SECONDS = 10.0
 
 
 class EntityStream(SchemaGrowth, RESTStream[str]):
@@ -77,10 +78,7 @@ class EntityStream(SchemaGrowth, RESTStream[str]):
         self._page_newest: t.Any = None  # newest replication key value of the page written
         self._coverage: Coverage | None = None  # incremental: windows written, the bookmark
         self._schema_grew = False  # a field describe lacks arrived: SCHEMA again
-        self._pages = 0
-        self._records = 0
-        self._started = 0.0
-        self._last_log = 0.0
+        self._count_params: list[dict[str, t.Any]] = []  # queries whose counts are the total
 
     @property
     def is_sorted(self) -> bool:
@@ -111,6 +109,10 @@ class EntityStream(SchemaGrowth, RESTStream[str]):
     def _fetcher(self) -> Fetcher:
         return self._tap.fetcher  # type: ignore[attr-defined]
 
+    @property
+    def _progress(self) -> Progress:
+        return self._tap.progress  # type: ignore[attr-defined]
+
     def _base_params(self) -> dict[str, t.Any]:
         params: dict[str, t.Any] = {"page_mode": self.config.get("page_mode", "sequenced")}
         params.update((self.config.get("entity_filters") or {}).get(self.entity, {}))
@@ -134,7 +136,12 @@ class EntityStream(SchemaGrowth, RESTStream[str]):
             return  # resuming: the ranges are in the state
         url = self.client.entity_url(self.entity)
         base = {**self._base_params(), "page_size": 1}
-        first = self.client.get_json(url, params={**base, "ordering": "id"}, what=self._what)
+        # In paged mode the answer also carries `result_count`: the total for progress.
+        mode = {"page_mode": "paged"} if self._progress.enabled else {}
+        first = self.client.get_json(url, params={**base, "ordering": "id", **mode},
+                                     what=self._what)
+        if mode:
+            self._progress.set_total(self.entity, result_count(first))
         rows = _results(first)
         if not rows:
             self._warn_if_empty(first)
@@ -143,6 +150,15 @@ class EntityStream(SchemaGrowth, RESTStream[str]):
         last = self.client.get_json(url, params={**base, "ordering": "-id"}, what=self._what)
         high = _results(last)
         self._bounds = (rows[0]["id"], high[0]["id"] if high else rows[0]["id"])
+
+    def count_total(self) -> None:
+        """The rows this run will read, when `find_bounds` did not learn it: the rows at or
+        after an incremental's lower bound, or those left in a resumed snapshot's ranges.
+        Runs in the background; a failure only costs the percent."""
+        if self._count_params:
+            total = count_rows(self.client.get_json, self.client.entity_url(self.entity),
+                               self._base_params(), self._count_params, self._what)
+            self._progress.set_total(self.entity, total)
 
     def _warn_if_empty(self, payload: t.Any) -> None:
         if payload is None and not (self.config.get("entity_filters") or {}).get(self.entity):
@@ -168,6 +184,8 @@ class EntityStream(SchemaGrowth, RESTStream[str]):
         version = int(progress.get("version") or self._initialized_at)
         ranges = ranges_from_state(progress)
         resumed = ranges is not None
+        if resumed:
+            self._count_params = [range_params(r) for r in ranges]
         if ranges is None:
             self.find_bounds()
             low, high = self._bounds or (None, None)
@@ -206,6 +224,8 @@ class EntityStream(SchemaGrowth, RESTStream[str]):
         width = timedelta(hours=float(self.config.get("incremental_window_hours", 24)))
         horizon = run_start - lookback
         self._coverage = Coverage(lower)
+        key = str(self.replication_key)
+        self._count_params = [{f"{key}__gte": lower_text} if lower_text else {}]
         spans = plan_spans(lower, horizon, width, max_parts=2 * self._fetcher.workers)
         plan = SpanPlan(spans, width) if spans else None
         walks = plan.walks[:] if plan else [WindowWalk(lower, horizon, width)]
@@ -234,9 +254,7 @@ class EntityStream(SchemaGrowth, RESTStream[str]):
         if self._plan is None:
             self._plan = self._build_plan()
         self._extracted_at = utc_now()
-        self._pages += 1
-        self._records += len(results)
-        self._log_progress()
+        self._progress.add(self.entity, len(results))
         records = self._plan.flatten_page(results)
         if self._schema_grew:  # before the first record that carries the new field
             self._schema_grew = False
@@ -257,32 +275,16 @@ class EntityStream(SchemaGrowth, RESTStream[str]):
             null_sentinels=self.config.get("sentinel_fks", "null") == "null",
         )
 
-    def _log_progress(self, *, final: bool = False) -> None:
-        now = time.monotonic()
-        if not final and now - self._last_log < PROGRESS_LOG_SECONDS:
-            return
-        self._last_log = now
-        elapsed = max(now - self._started, 1e-6)
-        self.logger.info(
-            "%s '%s': %d pages, %d records, %.0f records/s",
-            "Finished" if final else "Progress",
-            self.entity,
-            self._pages,
-            self._records,
-            self._records / elapsed,
-        )
-
     # --- sync modes and state ---
 
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         self.prepare()
-        self._pages = self._records = 0
-        self._started = self._last_log = time.monotonic()
+        self._progress.plan(self.entity)
         if self.replication_key:
             yield from self._incremental_records()
         else:
             yield from self._full_records()
-        self._log_progress(final=True)
+        self._progress.finish(self.entity)
 
     def _full_records(self) -> t.Iterator[dict[str, t.Any]]:
         assert self._full_progress is not None and self._feeds is not None

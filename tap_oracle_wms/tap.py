@@ -8,6 +8,7 @@ check needs the tenant's catalogue and so costs one request at start.
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import threading
 import typing as t
 from functools import cached_property
@@ -19,6 +20,7 @@ from tap_oracle_wms.auth import build_authenticator, principal
 from tap_oracle_wms.client import WMSClient
 from tap_oracle_wms.discovery_cache import CachedCatalog
 from tap_oracle_wms.fetcher import Fetcher
+from tap_oracle_wms.progress import Progress, from_config
 from tap_oracle_wms.schema import describe_to_schema
 from tap_oracle_wms.settings import (
     CONFIG_SCHEMA,
@@ -73,6 +75,10 @@ class TapOracleWMS(Tap):
             backoff=lambda attempt: client.retry.delay(attempt, None),
         )
 
+    @cached_property
+    def progress(self) -> Progress:
+        return from_config(self.config, os.environ)
+
     def sync_all(self) -> None:
         """Plan every selected entity before the first stream is written, so their reads
         overlap: id bounds are asked for all entities at once, then readers are added in
@@ -80,6 +86,11 @@ class TapOracleWMS(Tap):
         streams = [
             s for s in self.streams.values() if isinstance(s, EntityStream) and s.selected
         ]
+        progress = self.progress
+        for stream in streams:
+            progress.plan(stream.entity)
+        progress.start()
+        succeeded = False
         try:
             if len(streams) > 1:
                 workers = min(len(streams), self.max_parallel)
@@ -87,10 +98,33 @@ class TapOracleWMS(Tap):
                     list(pool.map(EntityStream.find_bounds, streams))
             for stream in streams:
                 stream.prepare()
+            if progress.enabled:
+                self._count_in_background(streams)
             super().sync_all()
+            succeeded = True
         finally:
+            progress.stop(succeeded=succeeded)
             if "fetcher" in self.__dict__:
                 self.fetcher.close()
+
+    def _count_in_background(self, streams: t.Sequence[EntityStream]) -> None:
+        """Totals not learnt while planning (incremental, resumed snapshot), asked while the
+        first pages are read: the run does not wait for them."""
+
+        progress = self.progress
+
+        def count() -> None:
+            for stream in streams:
+                if progress.stopped:  # the run is over: no request, no log line at exit
+                    return
+                try:
+                    stream.count_total()
+                except Exception as exc:  # only the percent is lost
+                    if not progress.stopped:
+                        self.logger.info("No row count for '%s' (%s): progress without "
+                                         "percent", stream.entity, exc)
+
+        threading.Thread(target=count, name="wms-progress-count", daemon=True).start()
 
     @cached_property
     def _schemas(self) -> dict[str, dict]:
