@@ -350,9 +350,9 @@ def projected_conditions(cfg: OpsConfig, existing: list[Condition],
 def check_now(cfg: OpsConfig) -> None:
     """`check` from the guard's watcher thread (its own ops DB connection)."""
     from orchestrate.alerts import run_check
-    from orchestrate.opsdb import OpsDB
+    from orchestrate.opsdb import open_ops_db
 
-    ops = OpsDB(cfg.ops_db_path)
+    ops = open_ops_db(cfg)  # the shared ops DB when ops_db_url is set: one alert, all hosts
     try:
         run_check(cfg, ops)
     finally:
