@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from e2e_helpers import BIN, ROOT, Project
+from pg_cluster import Cluster, running_cluster, why_unavailable
 
 from wms_simulator.testing import running_simulator
 
@@ -57,3 +58,14 @@ def pipes(simulator, tmp_path: Path):
     work = tmp_path / "pipes"
     work.mkdir()
     return Pipes(simulator, work, tmp_path / "warehouse.db")
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL server (initdb in a temp dir, a free port), one per worker;
+    skips, saying why, where this machine has no PostgreSQL server binaries."""
+    reason = why_unavailable()
+    if reason:
+        pytest.skip(reason)
+    with running_cluster() as c:
+        yield c

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from e2e_helpers import ENTITIES, wms_truth
+
+from tests.orchestrate.receivers import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
 
@@ -99,29 +99,8 @@ def test_dashboard_shows_both_pipelines_after_real_runs(project, simulator, tmp_
     assert all(entity in html for entity in ENTITIES)
 
 
-class _Webhook:
-    """A local Slack/Teams-style webhook: collects the JSON bodies wms-ops posts."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict] = []
-        bodies = self.bodies
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 def test_failed_run_alerts_critical_once_then_recovers(project, simulator) -> None:
-    hook = _Webhook()
+    hook = WebhookReceiver()
     try:
         project.env["WMS_OPS_WEBHOOK_URL"] = hook.url
         project.meltano("run", "full_sync")
@@ -138,5 +117,4 @@ def test_failed_run_alerts_critical_once_then_recovers(project, simulator) -> No
         recovered = [b["text"] for b in hook.bodies if "RECOVERED" in b["text"].upper()]
         assert len(recovered) == 1 and "incremental_sync" in recovered[0], hook.bodies
     finally:
-        hook.server.shutdown()
-        hook.server.server_close()
+        hook.close()

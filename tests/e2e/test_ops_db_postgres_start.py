@@ -3,26 +3,15 @@ tables are created once, nobody fails on the other's half-made tables, no row is
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from pg_cluster import Cluster, open_shared_ops_db, running_cluster, why_unavailable
+from pg_cluster import open_shared_ops_db
 
 from orchestrate.opsdb import OpsDB
 from tests.orchestrate.stress_helpers import run_together
 
 WORKERS = 6
 ROUNDS = 8
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    reason = why_unavailable()
-    if reason:
-        pytest.skip(reason)
-    with running_cluster() as c:
-        yield c
 
 
 def test_ops_tables_made_once_when_many_hosts_start_at_once(cluster, tmp_path: Path) -> None:

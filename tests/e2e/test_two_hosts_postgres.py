@@ -13,32 +13,21 @@ once; a pause set on one host holds on the other; an alert is sent once, not onc
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import subprocess
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from e2e_helpers import BIN, ENTITIES, PREFIX, ROOT, apply_changes_checked, assert_matches_wms
-from pg_cluster import PASSWORD, Cluster, running_cluster, why_unavailable
+from pg_cluster import PASSWORD
 
+from tests.orchestrate.receivers import WebhookReceiver
 from wms_simulator.testing import running_simulator
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="session")
-def cluster() -> Iterator[Cluster]:
-    reason = why_unavailable()
-    if reason:
-        pytest.skip(reason)
-    with running_cluster() as c:
-        yield c
 
 
 @pytest.fixture
@@ -151,7 +140,7 @@ def test_host_b_incremental_starts_from_host_a_bookmark_and_obeys_its_pause(host
 
 def test_one_alert_per_condition_not_one_per_host(hosts) -> None:
     a, b = hosts
-    hook = _Webhook()
+    hook = WebhookReceiver()
     try:
         for host in (a, b):
             host.env.update(WMS_OPS_WEBHOOK_URL=hook.url, WMS_OPS_CHECK_AFTER_GUARD="false")
@@ -182,28 +171,3 @@ def test_runs_started_at_once_on_two_hosts_never_overlap(hosts, simulator) -> No
         "GROUP BY pipeline, run_id ORDER BY 3"))
     for (p1, _, _, end1), (p2, _, start2, _) in itertools.pairwise(spans):
         assert end1 <= start2, f"loads overlap: {p1} ended {end1}, {p2} started {start2}"
-
-
-class _Webhook:
-    """A local Slack/Teams-style webhook: collects the JSON bodies wms-ops posts."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict] = []
-        bodies = self.bodies
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
