@@ -280,5 +280,5 @@ def load_config(env: Mapping[str, str] | None = None) -> OpsConfig:
         lock_lease_seconds=_float(env, "lock_lease_seconds", 300),
         target_schema=target_schema,
         ops_db_url=_str(env, "ops_db_url"),
-        running_stale_seconds=_positive(env, "running_stale_seconds", 300),
+        running_stale_seconds=_positive(env, "running_stale_seconds", 300),  # MIN_STALE_SECONDS
     )

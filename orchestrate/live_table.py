@@ -82,10 +82,10 @@ def stale_after(cfg: OpsConfig, beat_seconds: float | None) -> float:
 class LiveMirror:
     """The guard's writer of its run's row; never a reason for the run to fail."""
 
-    def __init__(self, cfg: OpsConfig) -> None:
+    def __init__(self, cfg: OpsConfig, swept: bool = False) -> None:
         self.cfg = cfg
         self.ops: OpsDB | None = None
-        self.swept = False
+        self.swept = swept  # earlier gone runs of the pipeline marked so (first write)
         self.failing = False
 
     def publish(self, record: dict[str, t.Any], progress: dict[str, t.Any] | None,

@@ -48,7 +48,7 @@ log = logging.getLogger("wms_ops.progress")
 #: The tap writes its progress file where this variable says (tap_oracle_wms/progress.py).
 PROGRESS_FILE_ENV = "WMS_PROGRESS_FILE"
 STALE_AFTER_INTERVALS = 10
-MIN_STALE_SECONDS = 300.0
+MIN_STALE_SECONDS = 300.0  # the default of the setting running_stale_seconds
 KEEP_FINISHED = 200
 
 
@@ -352,10 +352,15 @@ class RunTracker:
         if self._thread is not None:
             self._thread.join(timeout=10)
         progress = read_json(self.progress_path)
-        if self.mirror is not None:  # the final figures, for every host
-            self.mirror.publish(self.record, progress,
-                                "finished" if outcome == "success" else "failed", self.beat)
-            self.mirror.close()
+        mirror = self.mirror
+        if mirror is not None and self._thread is not None and self._thread.is_alive():
+            from orchestrate.live_table import LiveMirror  # the watcher is stuck in its write
+
+            mirror = LiveMirror(self.cfg, swept=True)
+        if mirror is not None:  # the final figures, for every host
+            mirror.publish(self.record, progress,
+                           "finished" if outcome == "success" else "failed", self.beat)
+            mirror.close()
         try:
             _archive(self.cfg, self.record, progress, outcome)
         except OSError as exc:
