@@ -16,11 +16,11 @@ import sqlalchemy as sa
 
 from orchestrate.channels import AlertEvent, dispatch
 from orchestrate.config import OpsConfig
+from orchestrate.early_warning import projected_conditions
 from orchestrate.history import build_history
 from orchestrate.ops_tables import ALERTS, NOTIFICATIONS
 from orchestrate.opsdb import OpsDB
 from orchestrate.pauses import blocking_reason
-from orchestrate.progress import projected_conditions
 from orchestrate.rules import CRITICAL, Condition, evaluate
 from orchestrate.timeutil import iso, utcnow
 
@@ -85,7 +85,7 @@ def run_check(cfg: OpsConfig, ops: OpsDB, now: datetime | None = None) -> CheckR
         if blocking_reason(cfg, ops, name, now, include_windows=True) is not None
     }
     conditions = evaluate(cfg, records, now, paused)
-    conditions += projected_conditions(cfg, conditions, now)  # the early overrun warning
+    conditions += projected_conditions(cfg, conditions, now, ops)  # the early overrun warning
     result = CheckResult(conditions=conditions)
     result.events = sync_alerts(ops, cfg.environment, result.conditions, now)
     for ev in result.events:

@@ -121,7 +121,7 @@ def _cmd_status(cfg: OpsConfig, ops: OpsDB) -> int:
     from orchestrate.timeutil import utcnow
 
     now = utcnow()
-    live = running_for(cfg, now)
+    live = running_for(cfg, now, ops)
     for name in cfg.pipelines:
         run = live.get(name)
         blocked = blocking_reason(cfg, ops, name)

@@ -114,6 +114,8 @@ class OpsConfig:
     target_schema: str | None = None  # the target's default_target_schema (Oracle)
     # The ops records shared by every host (any SQLAlchemy URL); None: ops_db_path, local.
     ops_db_url: str | None = field(default=None, repr=False)  # may hold a password
+    # A run seen only through its heartbeat (another host's) is gone after this long at least.
+    running_stale_seconds: float = 300
 
     def pipeline(self, name: str) -> Pipeline:
         """Look a pipeline up by name or alias ("full", "incremental"); clear error otherwise."""
@@ -136,6 +138,19 @@ def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str |
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = _raw(env, name)
     return default if raw is None else float(raw)
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    """A number of seconds above zero, or a clear error naming the setting."""
+    raw = _raw(env, name)
+    try:
+        value = default if raw is None else float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise SystemExit(f"wms-ops: setting {name} must be a number of seconds above 0, "
+                         f"got {raw!r}")
+    return value
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -265,4 +280,5 @@ def load_config(env: Mapping[str, str] | None = None) -> OpsConfig:
         lock_lease_seconds=_float(env, "lock_lease_seconds", 300),
         target_schema=target_schema,
         ops_db_url=_str(env, "ops_db_url"),
+        running_stale_seconds=_positive(env, "running_stale_seconds", 300),  # MIN_STALE_SECONDS
     )

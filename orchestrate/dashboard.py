@@ -58,9 +58,9 @@ def _alerts_html(alerts: list[dict]) -> str:
             f"{rows}</table>")
 
 
-def _read_figures(cfg: OpsConfig, run_id: str) -> str:
+def _read_figures(cfg: OpsConfig, run_id: str, ops: OpsDB) -> str:
     """Rows the tap read and its rate, as its last progress report had them."""
-    fig = final_figures(cfg, run_id) or {}
+    fig = final_figures(cfg, run_id, ops) or {}
     rows, rate = fig.get("rows"), fig.get("rate")
     if not isinstance(rows, int) or isinstance(rows, bool):
         return "-"
@@ -68,7 +68,8 @@ def _read_figures(cfg: OpsConfig, run_id: str) -> str:
     return f"{rows:,}{speed}"
 
 
-def _runs_table(cfg: OpsConfig, runs: list[RunRecord], live: LiveRun | None) -> str:
+def _runs_table(cfg: OpsConfig, ops: OpsDB, runs: list[RunRecord],
+                live: LiveRun | None) -> str:
     if not runs:
         return '<p class="muted">No runs recorded yet.</p>'
     rows = []
@@ -82,7 +83,7 @@ def _runs_table(cfg: OpsConfig, runs: list[RunRecord], live: LiveRun | None) -> 
             f'<td style="color:{color}">{escape(outcome)}</td>'
             + "".join(f'<td class="num">{r.total(c):,}</td>'
                       for c in ("inserted", "updated", "deleted", "rejected"))
-            + f'<td class="num">{escape(_read_figures(cfg, r.run_id))}</td>'
+            + f'<td class="num">{escape(_read_figures(cfg, r.run_id, ops))}</td>'
             + f"<td>{escape(r.bookmark or '')}</td><td>{escape((r.detail or '')[:120])}</td></tr>")
     return ("<table><tr><th>start (UTC)</th><th>duration</th><th>outcome</th><th>inserted</th>"
             "<th>updated</th><th>deleted</th><th>rejected</th><th>read (rows, rows/s)</th>"
@@ -158,7 +159,7 @@ def render(cfg: OpsConfig, ops: OpsDB, now: datetime | None = None) -> str:
     alerts = open_alerts(ops, cfg.environment)
     recon = latest_reconciliation(ops, cfg.environment)
     nav = " ".join(f'<a href="#pipeline-{escape(n)}">{escape(n)}</a>' for n in cfg.pipelines)
-    live = running_for(cfg, now)
+    live = running_for(cfg, now, ops)
     sections = []
     for p in cfg.pipelines.values():
         runs = [r for r in records if r.pipeline == p.name][-cfg.dashboard_max_runs:]
@@ -193,7 +194,7 @@ def render(cfg: OpsConfig, ops: OpsDB, now: datetime | None = None) -> str:
             f"<h3>Freshness per entity</h3>{_freshness(cfg, p, runs, now)}"
             + (f"<h3>Last reconciliation</h3>{_reconciliation(recon)}" if p.kind == "full"
                else "")
-            + f"<h3>Recent runs</h3>{_runs_table(cfg, runs, now_run)}</section>")
+            + f"<h3>Recent runs</h3>{_runs_table(cfg, ops, runs, now_run)}</section>")
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -28,13 +28,14 @@ from pathlib import Path
 from types import FrameType
 
 from orchestrate.config import OpsConfig, Pipeline
+from orchestrate.early_warning import check_now
 from orchestrate.inner_exec import spawn_argv
 from orchestrate.leases import LeaseLock, error_text, lease_schema, start_keeper
 from orchestrate.locks import SchemaLock
 from orchestrate.ops_tables import GUARD_RUNS
 from orchestrate.opsdb import OpsDB
 from orchestrate.pauses import blocking_reason
-from orchestrate.progress import RunTracker, check_now
+from orchestrate.progress import RunTracker
 from orchestrate.timeutil import iso, utcnow
 
 log = logging.getLogger("wms_ops.guard")
@@ -207,8 +208,7 @@ def run_guard(cfg: OpsConfig, ops: OpsDB, pipeline: str, args: list[str] | None 
         # The running run's figures for status/dashboard, and its early overrun warning.
         tracker = RunTracker(cfg, p, base["run_id"])
         env.update(tracker.begin())
-        if cfg.check_after_guard:
-            tracker.watch(lambda: check_now(cfg))
+        tracker.watch((lambda: check_now(cfg)) if cfg.check_after_guard else None)
         rc = 1
         try:
             keeper = (lambda pid: start_keeper(cfg.lock_url or "", lease, pid)) if lease else None

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 #: Bump with every change of the tables: SQLite openers skip the DDL while
 #: `PRAGMA user_version` matches.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: live_runs
 METADATA = sa.MetaData()
 
 #: Ids: INTEGER on SQLite (the rowid alias, so rows inserted without an id still get one),
@@ -131,6 +131,31 @@ RECONCILIATIONS = _table(
 )
 sa.Index("reconciliations_run", RECONCILIATIONS.c.pipeline, RECONCILIATIONS.c.environment,
          RECONCILIATIONS.c.created_at)
+
+#: The running runs, mirrored by each guard from its local files (`progress.py`) when
+#: `ops_db_url` is set, so every host's status and dashboard see them (`live_table.py`).
+#: No column is named after an Oracle reserved word (ROWS, SIZE, START...).
+LIVE_RUNS = sa.Table(
+    "live_runs", METADATA,
+    sa.Column("run_id", Name, primary_key=True),
+    sa.Column("pipeline", Name, nullable=False),
+    sa.Column("environment", Name, nullable=False),
+    sa.Column("host", Clipped(200)),
+    sa.Column("pid", Count),  # the guard's
+    sa.Column("started_at", Stamp),
+    sa.Column("heartbeat_at", Stamp, nullable=False),  # the guard's last write
+    sa.Column("beat_seconds", sa.Float),  # the guard writes at least this often
+    sa.Column("state", sa.String(20), nullable=False),  # running/finished/failed/gone
+    sa.Column("progress_at", Stamp),  # the tap's last report
+    sa.Column("rows_read", Count),
+    sa.Column("rows_total", Count),
+    sa.Column("pct_done", sa.Float),
+    sa.Column("rows_per_second", sa.Float),
+    sa.Column("eta_seconds", sa.Float),
+    sa.Column("over_seconds", sa.Float),  # the early warning's latch: projected duration
+    sa.Column("entities", sa.String(4000)),  # JSON, built to fit (never cut)
+)
+sa.Index("live_runs_pipeline", LIVE_RUNS.c.pipeline, LIVE_RUNS.c.environment)
 
 #: One row per shared ops DB: every write transaction updates it first, so writers on any
 #: host take turns, as SQLite's `BEGIN IMMEDIATE` makes them on one file.

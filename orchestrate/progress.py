@@ -13,10 +13,14 @@ So, next to the ops DB, `running/` holds per guarded run:
 
 Both are written whole (temp + rename). A run is *gone* (killed, host lost) when on this host
 neither the guard's nor the tap's pid is alive, or, seen from another host, its heartbeat is
-older than `STALE_AFTER_INTERVALS` intervals (at least `MIN_STALE_SECONDS`): status and the
-dashboard show it as gone, never as running. When the guard ends it moves the last figures to
-`finished/<run id>.json` (the dashboard's run history shows them); the next guard of the
-pipeline moves a gone run's files there too.
+older than `STALE_AFTER_INTERVALS` intervals (at least `running_stale_seconds`, by default
+`MIN_STALE_SECONDS`): status and the dashboard show it as gone, never as running. When the
+guard ends it moves the last figures to `finished/<run id>.json` (the dashboard's run history
+shows them); the next guard of the pipeline moves a gone run's files there too.
+
+With `ops_db_url` set, the guard also mirrors its run into the shared `live_runs` table, and
+status, the dashboard and the early warning read the other hosts' runs from there
+(`live_table.py`).
 """
 
 from __future__ import annotations
@@ -36,14 +40,15 @@ from orchestrate.timeutil import human_duration, iso, parse_ts, utcnow
 
 if t.TYPE_CHECKING:
     from orchestrate.config import OpsConfig, Pipeline
-    from orchestrate.rules import Condition
+    from orchestrate.live_table import LiveMirror
+    from orchestrate.opsdb import OpsDB
 
 log = logging.getLogger("wms_ops.progress")
 
 #: The tap writes its progress file where this variable says (tap_oracle_wms/progress.py).
 PROGRESS_FILE_ENV = "WMS_PROGRESS_FILE"
 STALE_AFTER_INTERVALS = 10
-MIN_STALE_SECONDS = 300.0
+MIN_STALE_SECONDS = 300.0  # the default of the setting running_stale_seconds
 KEEP_FINISHED = 200
 
 
@@ -88,7 +93,7 @@ def pid_alive(pid: t.Any) -> bool:
     return True
 
 
-def _number(value: t.Any) -> float | None:
+def as_number(value: t.Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
@@ -121,11 +126,11 @@ class LiveRun:
 
     @property
     def percent(self) -> float | None:
-        return _number(self.run.get("percent"))
+        return as_number(self.run.get("percent"))
 
     @property
     def eta_seconds(self) -> float | None:
-        return _number(self.run.get("eta_seconds"))
+        return as_number(self.run.get("eta_seconds"))
 
     def projected_seconds(self, now: datetime) -> float | None:
         """Elapsed plus ETA: how long the whole run will have taken."""
@@ -137,8 +142,8 @@ class LiveRun:
     def figures(self) -> str:
         """`43% (860,000 of ~2,000,000 rows), 412 rows/s, ETA 0:46:10`."""
         run = self.run
-        rows, total = _number(run.get("rows")), _number(run.get("total"))
-        rate, percent = _number(run.get("rate")) or 0.0, self.percent
+        rows, total = as_number(run.get("rows")), as_number(run.get("total"))
+        rate, percent = as_number(run.get("rate")) or 0.0, self.percent
         if rows is None:
             return "no progress reported yet"
         if percent is None or total is None:
@@ -155,8 +160,8 @@ class LiveRun:
         out = []
         for e in self.entities():
             if e.get("started") and not e.get("done"):
-                percent = _number(e.get("percent"))
-                rows = _number(e.get("rows")) or 0
+                percent = as_number(e.get("percent"))
+                rows = as_number(e.get("rows")) or 0
                 share = "?" if percent is None else f"{percent:.0f}%"
                 out.append(f"{str(e.get('name'))[:64]}: {share}, {rows:,.0f} rows")
         return out
@@ -171,23 +176,27 @@ class LiveRun:
         return f"running since {since} ({took}): {self.figures()} [{where}]"
 
 
-def _stale_after(progress: dict[str, t.Any] | None) -> float:
-    interval = _number((progress or {}).get("interval")) or 15.0
-    return max(MIN_STALE_SECONDS, STALE_AFTER_INTERVALS * interval)
+def _stale_after(cfg: OpsConfig, progress: dict[str, t.Any] | None) -> float:
+    interval = as_number((progress or {}).get("interval")) or 15.0
+    return max(cfg.running_stale_seconds, STALE_AFTER_INTERVALS * interval)
 
 
-def _state(run: dict[str, t.Any], progress: dict[str, t.Any] | None, now: datetime) -> str:
+def _state(cfg: OpsConfig, run: dict[str, t.Any], progress: dict[str, t.Any] | None,
+           now: datetime) -> str:
     if run.get("host") == socket.gethostname():
         pids = [run.get("pid"), (progress or {}).get("pid")]
         return "running" if any(pid_alive(p) for p in pids) else "gone"
     beat = parse_ts((progress or {}).get("updated_at") or run.get("started_at"))
-    if beat is None or (now - beat).total_seconds() > _stale_after(progress):
+    if beat is None or (now - beat).total_seconds() > _stale_after(cfg, progress):
         return "gone"
     return "running"
 
 
-def live_runs(cfg: OpsConfig, now: datetime | None = None) -> list[LiveRun]:
-    """Every guarded run with files in `running/`, running or gone, oldest first."""
+def live_runs(cfg: OpsConfig, now: datetime | None = None,
+              ops: OpsDB | None = None) -> list[LiveRun]:
+    """Every guarded run with files in `running/`, running or gone, oldest first; with
+    `ops_db_url` set and its `ops` given, also every host's runs in `live_runs` (a run with
+    files here is taken from its files: they are fresher)."""
     now = now or utcnow()
     out = []
     for path in sorted(running_dir(cfg).glob("*.run.json")):
@@ -202,16 +211,22 @@ def live_runs(cfg: OpsConfig, now: datetime | None = None) -> list[LiveRun]:
             pipeline=str(run.get("pipeline")), environment=str(run.get("environment")),
             run_id=str(run.get("run_id")), host=str(run.get("host")),
             pid=pid if isinstance(pid, int) else None, started_at=parse_ts(run.get("started_at")),
-            state=_state(run, progress, now), progress=progress,
+            state=_state(cfg, run, progress, now), progress=progress,
             latch=latch if isinstance(latch, dict) else None, files=[path, progress_path]))
+    if ops is not None and cfg.ops_db_url:
+        from orchestrate.live_table import shared_runs
+
+        here = {r.run_id for r in out}
+        out.extend(r for r in shared_runs(cfg, ops, now) if r.run_id not in here)
     out.sort(key=lambda r: r.started_at or now)
     return out
 
 
-def running_for(cfg: OpsConfig, now: datetime | None = None) -> dict[str, LiveRun]:
+def running_for(cfg: OpsConfig, now: datetime | None = None,
+                ops: OpsDB | None = None) -> dict[str, LiveRun]:
     """The newest live run per pipeline of this environment (running preferred to gone)."""
     best: dict[str, LiveRun] = {}
-    for run in live_runs(cfg, now):
+    for run in live_runs(cfg, now, ops):
         if run.environment != cfg.environment:
             continue
         if run.pipeline not in best or run.state == "running" or best[run.pipeline].state == "gone":
@@ -230,11 +245,16 @@ def _archive(cfg: OpsConfig, run: dict[str, t.Any], progress: dict[str, t.Any] |
             old.unlink()
 
 
-def final_figures(cfg: OpsConfig, run_id: str) -> dict[str, t.Any] | None:
-    """The last figures a finished run reported (run history)."""
+def final_figures(cfg: OpsConfig, run_id: str, ops: OpsDB | None = None) -> dict[str, t.Any] | None:
+    """The last figures a finished run reported (run history); a run of another host's,
+    from `live_runs` when `ops_db_url` is set."""
     data = read_json(finished_dir(cfg) / f"{run_id}.json")
     progress = (data or {}).get("progress")
     run = progress.get("run") if isinstance(progress, dict) else None
+    if not isinstance(run, dict) and ops is not None and cfg.ops_db_url:
+        from orchestrate.live_table import final_row_figures
+
+        return final_row_figures(ops, run_id)
     return run if isinstance(run, dict) else None
 
 
@@ -250,6 +270,12 @@ class RunTracker:
         self.record: dict[str, t.Any] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.mirror: LiveMirror | None = None
+        self.beat = 1.0
+        if cfg.ops_db_url:  # the other hosts see the run through the shared ops DB
+            from orchestrate.live_table import LiveMirror
+
+            self.mirror = LiveMirror(cfg)
 
     def begin(self) -> dict[str, str]:
         """Write the run file; returns the environment entries for the inner run."""
@@ -277,83 +303,68 @@ class RunTracker:
                     with contextlib.suppress(OSError):
                         path.unlink()
 
-    def watch(self, on_over: t.Callable[[], None]) -> None:
+    def watch(self, on_over: t.Callable[[], None] | None) -> None:
         """Poll the tap's figures (at its own interval); call `on_over` once the projected
-        duration first passes the pipeline's warning threshold."""
+        duration first passes the pipeline's warning threshold; mirror the run into the
+        shared ops DB each time (with `ops_db_url`). Nothing to do: no thread."""
+        if on_over is None and self.mirror is None:
+            return
         self._thread = threading.Thread(target=self._watch, args=(on_over,),
                                         name="progress-watch", daemon=True)
         self._thread.start()
 
-    def _watch(self, on_over: t.Callable[[], None]) -> None:
-        wait = 1.0
+    def _watch(self, on_over: t.Callable[[], None] | None) -> None:
+        wait = 0.0 if self.mirror is not None else 1.0  # other hosts learn of the run at once
         while not self._stop.wait(wait):
             progress = read_json(self.progress_path)
-            if progress is None:
+            if progress is not None:
+                wait = min(max(as_number(progress.get("interval")) or 15.0, 0.2), 30.0)
+            if self.mirror is not None:
+                # A shared database write per beat: not more than once a second.
+                self.beat = wait = max(wait, 1.0)
+                self.mirror.publish(self.record, progress, "running", self.beat)
+            if progress is None or on_over is None:
                 continue
-            wait = min(max(_number(progress.get("interval")) or 15.0, 0.2), 30.0)
-            now = utcnow()
-            run = LiveRun(self.pipeline.name, self.cfg.environment, self.run_id, "", None,
-                          parse_ts(self.record["started_at"]), "running", progress)
-            projected = run.projected_seconds(now)
-            limit = self.pipeline.warning_minutes * 60
-            if projected is None or projected <= limit:
-                continue
-            self.record["projected_over"] = {"at": iso(now), "seconds": projected,
-                                             "figures": run.figures()}
-            try:
-                write_json(self.run_path, self.record)
-                on_over()
-            except Exception:
-                log.exception("guard: the early warning of %s failed", self.pipeline.name)
-            return  # once per run
+            if self._over(progress):
+                try:
+                    write_json(self.run_path, self.record)
+                    on_over()
+                except Exception:
+                    log.exception("guard: the early warning of %s failed", self.pipeline.name)
+                if self.mirror is None:
+                    return
+                on_over = None  # once per run; the mirror goes on
+
+    def _over(self, progress: dict[str, t.Any]) -> bool:
+        """Projected past the threshold: latch it in the record (and say so)."""
+        now = utcnow()
+        run = LiveRun(self.pipeline.name, self.cfg.environment, self.run_id, "", None,
+                      parse_ts(self.record["started_at"]), "running", progress)
+        projected = run.projected_seconds(now)
+        if projected is None or projected <= self.pipeline.warning_minutes * 60:
+            return False
+        self.record["projected_over"] = {"at": iso(now), "seconds": projected,
+                                         "figures": run.figures()}
+        return True
 
     def end(self, outcome: str) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        progress = read_json(self.progress_path)
+        mirror = self.mirror
+        if mirror is not None and self._thread is not None and self._thread.is_alive():
+            from orchestrate.live_table import LiveMirror  # the watcher is stuck in its write
+
+            mirror = LiveMirror(self.cfg, swept=True)
+        if mirror is not None:  # the final figures, for every host
+            mirror.publish(self.record, progress,
+                           "finished" if outcome == "success" else "failed", self.beat)
+            mirror.close()
         try:
-            _archive(self.cfg, self.record, read_json(self.progress_path), outcome)
+            _archive(self.cfg, self.record, progress, outcome)
         except OSError as exc:
             log.warning("guard: final progress of %s not kept: %s", self.run_id, exc)
         for path in (self.run_path, self.progress_path):
             with contextlib.suppress(OSError):
                 path.unlink()
-
-
-def projected_conditions(cfg: OpsConfig, existing: list[Condition],
-                         now: datetime | None = None) -> list[Condition]:
-    """WARNING for each running run projected (or latched as projected) past its threshold,
-    under the `duration` rule's key: the same alert as an actual overrun, so it is announced
-    once per run and clears with the run if the run ends in time."""
-    from orchestrate.rules import WARNING, Condition
-
-    now = now or utcnow()
-    taken = {(c.pipeline, c.rule) for c in existing}
-    out = []
-    for name, run in running_for(cfg, now).items():
-        p = cfg.pipelines.get(name)
-        if p is None or run.state != "running" or (name, "duration") in taken:
-            continue
-        limit = p.warning_minutes * 60
-        projected = run.projected_seconds(now)
-        if run.latch and (projected is None or projected <= limit):
-            projected = _number(run.latch.get("seconds"))
-        if projected is None or projected <= limit:
-            continue
-        out.append(Condition(
-            cfg.environment, name, "duration", WARNING,
-            f"{name} projected {human_duration(projected)}, over the "
-            f"{human_duration(limit)} threshold (run {run.run_id}: {run.figures()})"))
-    return out
-
-
-def check_now(cfg: OpsConfig) -> None:
-    """`check` from the guard's watcher thread (its own ops DB connection)."""
-    from orchestrate.alerts import run_check
-    from orchestrate.opsdb import open_ops_db
-
-    ops = open_ops_db(cfg)  # the shared ops DB when ops_db_url is set: one alert, all hosts
-    try:
-        run_check(cfg, ops)
-    finally:
-        ops.close()

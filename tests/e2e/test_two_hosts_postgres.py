@@ -7,14 +7,20 @@ holds the project root), and the files of two checkouts of one commit are the sa
 
 What a user of several Airflow workers relies on: the bookmark one host's full sync seeds is
 the other's incremental start; runs started at the same moment on two hosts never load at
-once; a pause set on one host holds on the other; an alert is sent once, not once per host.
+once; a pause set on one host holds on the other; an alert is sent once, not once per host;
+a run going on one host is seen running, with its percent, from the other, and seen gone
+once its host's processes are killed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import json
 import os
+import signal
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -44,9 +50,10 @@ class Host:
     env: dict[str, str]
     logs: list[str] = field(default_factory=list)
 
-    def start(self, *args: str) -> subprocess.Popen[str]:
+    def start(self, *args: str, new_session: bool = False) -> subprocess.Popen[str]:
         return subprocess.Popen([str(BIN / "meltano"), *args], cwd=ROOT, env=self.env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=new_session)
 
     def finish(self, proc: subprocess.Popen[str], what: str, check: bool = True) -> str:
         out = proc.communicate(timeout=400)[0]
@@ -171,3 +178,57 @@ def test_runs_started_at_once_on_two_hosts_never_overlap(hosts, simulator) -> No
         "GROUP BY pipeline, run_id ORDER BY 3"))
     for (p1, _, _, end1), (p2, _, start2, _) in itertools.pairwise(spans):
         assert end1 <= start2, f"loads overlap: {p1} ended {end1}, {p2} started {start2}"
+
+
+def _wait_for(cond, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def _status_line(host: Host, pipeline: str) -> str:
+    out = host.meltano("invoke", "wms-ops", "status")
+    return next(x for x in out.splitlines() if x.startswith(pipeline))
+
+
+def _tap_pid(host: Host) -> int | None:
+    running = Path(host.env["MELTANO_SYS_DIR_ROOT"]) / "wms-ops" / "running"
+    for path in running.glob("*.progress.json"):
+        try:
+            return int(json.loads(path.read_text())["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+    return None
+
+
+def test_host_b_sees_host_a_run_running_then_gone_once_killed(hosts, simulator) -> None:
+    a, b = hosts
+    # Slow pages (a steady second per request) so the run lasts while host B looks.
+    simulator.set_latency(per_request=1.0, max_concurrent=4)
+    a.env.update(TAP_ORACLE_WMS_FULL_PAGE_SIZE="50",
+                 TAP_ORACLE_WMS_FULL_PROGRESS_INTERVAL_SECONDS="1")
+    b.env["WMS_OPS_RUNNING_STALE_SECONDS"] = "1"  # gone after 10 missed beats of 1 s
+    run = a.start("run", "full_sync", new_session=True)
+    inner: int | None = None
+    try:
+        # Host B has no file of it: it sees it through the shared ops DB.
+        _wait_for(lambda: "% (" in _status_line(b, "full_sync") or run.poll() is not None)
+        assert run.poll() is None, "host A's run ended before host B saw it"
+        line = _status_line(b, "full_sync")
+        assert "running since" in line and "ETA " in line, line
+        _wait_for(lambda: _tap_pid(a) is not None)
+    finally:
+        # Host A is lost: its meltano and guard (this group) first, so nothing ends the run
+        # in the shared table, then the inner run and its tap (a group of their own).
+        with contextlib.suppress(ProcessLookupError):
+            inner = os.getpgid(_tap_pid(a) or run.pid)
+        for group in (run.pid, inner):
+            if group is not None and group != os.getpgrp():  # never this test's own
+                with contextlib.suppress(ProcessLookupError):  # ended already
+                    os.killpg(group, signal.SIGKILL)
+        simulator.set_latency()
+    a.finish(run, "killed run", check=False)
+    _wait_for(lambda: "GONE" in _status_line(b, "full_sync"))
+    line = _status_line(b, "full_sync")
+    assert "running since" not in line and "% (" in line, line  # its last figures, as gone
