@@ -41,6 +41,7 @@ import sqlalchemy as sa
 from orchestrate.config import conform_schema, without_credentials
 from orchestrate.dbaccess import BUSY_TIMEOUT, engine_url, retry_busy
 from orchestrate.locks import wait_for_lock
+from orchestrate.processes import pid_alive
 
 log = logging.getLogger("wms_ops.lease")
 
@@ -193,16 +194,6 @@ class LeaseLock:
         self.engine.dispose()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def keep(lease: LeaseLock, watch_pid: int, poll: float = 0.5) -> int:
     """Renew every quarter lease while `watch_pid` lives; then free the lease. SIGTERM (the
     guard, which frees the lease itself after its post-run steps) stops without freeing."""
@@ -214,7 +205,7 @@ def keep(lease: LeaseLock, watch_pid: int, poll: float = 0.5) -> int:
     signal.signal(signal.SIGTERM, on_term)
     next_renewal = 0.0
     while not stop["now"]:
-        if not _alive(watch_pid):
+        if not pid_alive(watch_pid):
             lease.release()
             return 0
         if time.monotonic() >= next_renewal:
