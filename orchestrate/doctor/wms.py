@@ -21,6 +21,7 @@ from orchestrate.doctor.report import Check, fail, ok, warn
 from orchestrate.doctor.settings import DoctorSettings
 from orchestrate.doctor.wms_reach import classify
 from wms_oauth import BearerAuth, Grant, TokenHolder
+from wms_oauth.origins import OriginBoundSession
 
 API = "/wms/lgfapi/v10/entity/"
 G = "wms"
@@ -90,7 +91,10 @@ class WmsDoctor:
 
     # plumbing -------------------------------------------------------------------------
     def _session(self) -> tuple[requests.Session, str, TokenHolder | None]:
-        session = requests.Session()
+        # Credentials only to base_url's origin and the token URL, as in the tap and reconcile:
+        # a redirect elsewhere is refused, not followed with the password.
+        session = OriginBoundSession(str(self.tap.get("base_url") or ""),
+                                     str(self.tap.get("oauth_token_url") or ""))
         method = str(self.tap.get("auth_method") or "basic").lower()
         if method == "oauth2":
             holder = TokenHolder(lambda: self._token(session))
