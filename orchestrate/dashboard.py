@@ -13,10 +13,10 @@ from pathlib import Path
 
 from orchestrate.alerts import open_alerts
 from orchestrate.config import OpsConfig, Pipeline
-from orchestrate.history import RunRecord, build_history
+from orchestrate.history import RunRecord, build_history, read_text
 from orchestrate.meltano_runs import bookmarks_of, read_state
 from orchestrate.opsdb import OpsDB
-from orchestrate.progress import LiveRun, final_figures, running_for
+from orchestrate.progress import LiveRun, running_for
 from orchestrate.reconcile import latest_reconciliation
 from orchestrate.svg import OUTCOME_COLOR, duration_bars, line_chart
 from orchestrate.timeutil import human_duration, utcnow
@@ -58,16 +58,6 @@ def _alerts_html(alerts: list[dict]) -> str:
             f"{rows}</table>")
 
 
-def _read_figures(cfg: OpsConfig, run_id: str, ops: OpsDB) -> str:
-    """Rows the tap read and its rate, as its last progress report had them."""
-    fig = final_figures(cfg, run_id, ops) or {}
-    rows, rate = fig.get("rows"), fig.get("rate")
-    if not isinstance(rows, int) or isinstance(rows, bool):
-        return "-"
-    speed = f", {rate:,.0f}/s" if isinstance(rate, int | float) else ""
-    return f"{rows:,}{speed}"
-
-
 def _runs_table(cfg: OpsConfig, ops: OpsDB, runs: list[RunRecord],
                 live: LiveRun | None) -> str:
     if not runs:
@@ -83,7 +73,7 @@ def _runs_table(cfg: OpsConfig, ops: OpsDB, runs: list[RunRecord],
             f'<td style="color:{color}">{escape(outcome)}</td>'
             + "".join(f'<td class="num">{r.total(c):,}</td>'
                       for c in ("inserted", "updated", "deleted", "rejected"))
-            + f'<td class="num">{escape(_read_figures(cfg, r.run_id, ops))}</td>'
+            + f'<td class="num">{escape(read_text(r.read))}</td>'
             + f"<td>{escape(r.bookmark or '')}</td><td>{escape((r.detail or '')[:120])}</td></tr>")
     return ("<table><tr><th>start (UTC)</th><th>duration</th><th>outcome</th><th>inserted</th>"
             "<th>updated</th><th>deleted</th><th>rejected</th><th>read (rows, rows/s)</th>"

@@ -40,6 +40,9 @@ class RunRecord:
     entities: list[dict[str, Any]] = field(default_factory=list)
     bookmarks: dict[str, str] = field(default_factory=dict)
     source: str = "meltano"  # meltano / guard
+    #: What the tap read, from its last progress report: {"rows": int, "rate": rows/s}; None
+    #: when the run left no figures (not guarded, progress off, or older than the figures).
+    read: dict[str, Any] | None = None
 
     @property
     def duration_seconds(self) -> float | None:
@@ -128,8 +131,30 @@ def build_history(
                     source="guard",
                 )
             )
+    for record in records:
+        record.read = read_figures(cfg, ops, record.run_id)
     records.sort(key=lambda r: r.started_at or datetime.min.replace(tzinfo=UTC))
     return records
+
+
+def read_figures(cfg: OpsConfig, ops: OpsDB, run_id: str) -> dict[str, Any] | None:
+    """Rows the tap read and its rate, as its last progress report had them (the run's final
+    figures outlive it: history keeps them, not only the dashboard)."""
+    from orchestrate.progress import final_figures
+
+    fig = final_figures(cfg, run_id, ops) or {}
+    rows, rate = fig.get("rows"), fig.get("rate")
+    if not isinstance(rows, int) or isinstance(rows, bool):
+        return None
+    return {"rows": rows, "rate": float(rate) if isinstance(rate, int | float) else None}
+
+
+def read_text(read: dict[str, Any] | None) -> str:
+    """`1,200 @ 95/s`, or `-`."""
+    if not read:
+        return "-"
+    rate = read.get("rate")
+    return f"{read['rows']:,}" + (f" @ {rate:,.0f}/s" if rate is not None else "")
 
 
 def format_json(records: list[RunRecord]) -> str:
@@ -141,7 +166,7 @@ def format_table(records: list[RunRecord]) -> str:
     """`--format table`: one line per run, newest first, one indented line per entity."""
     if not records:
         return "no runs recorded"
-    header = ("PIPELINE", "ENV", "START (UTC)", "END (UTC)", "DURATION", "OUTCOME",
+    header = ("PIPELINE", "ENV", "START (UTC)", "END (UTC)", "DURATION", "OUTCOME", "READ",
               "INS", "UPD", "DEL", "REJ", "BOOKMARK")
     lines = []
     for r in reversed(records):
@@ -149,15 +174,15 @@ def format_table(records: list[RunRecord]) -> str:
             r.pipeline, r.environment,
             r.started_at.strftime("%Y-%m-%d %H:%M:%S") if r.started_at else "-",
             r.ended_at.strftime("%Y-%m-%d %H:%M:%S") if r.ended_at else "-",
-            human_duration(r.duration_seconds), r.outcome,
+            human_duration(r.duration_seconds), r.outcome, read_text(r.read),
             str(r.total("inserted")), str(r.total("updated")), str(r.total("deleted")),
             str(r.total("rejected")), r.bookmark or "-",
         ))
         if r.detail:
-            lines.append(("", "", f"  {r.outcome}: {r.detail}"[:200], *[""] * 8))
+            lines.append(("", "", f"  {r.outcome}: {r.detail}"[:200], *[""] * 9))
         for e in r.entities:
             lines.append((
-                "", "", f"  {e['stream']}", "", "", "",
+                "", "", f"  {e['stream']}", "", "", "", "",
                 str(e.get("inserted", 0)), str(e.get("updated", 0)), str(e.get("deleted", 0)),
                 str(e.get("rejected", 0)), r.bookmarks.get(e["stream"], ""),
             ))

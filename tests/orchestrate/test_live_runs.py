@@ -128,7 +128,14 @@ def test_a_finished_run_leaves_running_and_keeps_its_final_figures(project, tmp_
     assert not any("running since" in x or "GONE" in x for x in lines)
     wms_ops(project, "dashboard", "--output", str(tmp_path / "site"))
     html = (tmp_path / "site" / "index.html").read_text()
-    assert "1,200, " in html  # the rows the run read, in its history row
+    assert "1,200 @ " in html  # the rows the run read, in its history row
+    # ... and `wms-ops history` keeps them too, in text and JSON.
+    run = next(x for x in wms_ops(project, "history").splitlines()
+               if x.startswith("incremental_sync"))
+    assert " success " in f" {run} " and "1,200 @ " in run
+    [record] = [r for r in json.loads(wms_ops(project, "history", "--format", "json"))
+                if r["pipeline"] == "incremental_sync"]
+    assert record["read"]["rows"] == 1200 and record["read"]["rate"] > 0
 
 
 def test_a_run_of_another_host_is_gone_once_its_heartbeat_is_stale(project) -> None:
