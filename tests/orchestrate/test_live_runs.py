@@ -117,8 +117,8 @@ def test_status_and_dashboard_mid_run_early_warning_once_and_killed_run_gone(
 
 def test_an_incremental_projected_past_its_30_minutes_warns_during_the_run(
         project, tmp_path: Path, webhook) -> None:
-    """The incremental's own threshold (here 3 min instead of 30; 1,200 pages of 0.3 s) is watched the same way:
-    its total is the rows of the window span, counted while it reads."""
+    """The incremental's own threshold (here 3 min instead of 30; 1,200 pages of 0.3 s) is
+    watched the same way: its total is the rows of the window span, counted while it reads."""
     latency = {"per_request": 0.3, "max_concurrent": 1}
     settings = {"INCREMENTAL_SYNC_WARNING_MINUTES": "3", "WEBHOOK_URL": webhook.url}
     project.env.update({f"WMS_OPS_{k}": v for k, v in settings.items()})
