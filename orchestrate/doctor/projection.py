@@ -18,7 +18,7 @@ import requests
 
 from orchestrate.doctor.report import Check, ok, warn
 from orchestrate.doctor.settings import DoctorSettings
-from orchestrate.doctor.wms import PageTiming, WmsDoctor
+from orchestrate.doctor.wms import PageTiming, WmsDoctor, count_of, json_of
 from orchestrate.timeutil import utcnow
 
 G = "projection"
@@ -103,7 +103,7 @@ def incremental(s: DoctorSettings, wms: WmsDoctor) -> Iterator[Check]:
             yield warn(G, f"incremental.{entity}", f"{entity}: {key}__gte filter answered "
                        f"HTTP {resp.status_code}", f"check replication_key ({key})")
             continue
-        rows = int(resp.json().get("result_count") or 0) if resp.status_code == 200 else 0
+        rows = (count_of(json_of(resp)) or 0) if resp.status_code == 200 else 0
         secs = serial_seconds(rows, facts.timings[entity], s.page_size)
         total += secs
         changed += rows

@@ -112,14 +112,19 @@ class WmsDoctor:
             str(self.tap.get("oauth_client_secret") or "")), data={
             "grant_type": "client_credentials", "scope": self.tap.get("oauth_scope") or ""})
         if not resp.ok:
-            try:
-                why = str(resp.json().get("error") or "")
-            except ValueError:
-                why = ""
+            err = json_of(resp)
+            why = str(err.get("error") or "")[:100] if isinstance(err, dict) else ""
             raise TokenRefused(f"HTTP {resp.status_code}{' ' + why if why else ''}")
-        body = resp.json()
-        self.s.redact.add(str(body.get("access_token")))
-        return Grant(str(body["access_token"]), float(body.get("expires_in") or 3600))
+        body = json_of(resp)
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise TokenRefused(f"HTTP {resp.status_code} without an access_token")
+        self.s.redact.add(token)
+        try:
+            lifetime = float(body.get("expires_in") or 3600)
+        except (TypeError, ValueError):
+            lifetime = 3600.0
+        return Grant(token, lifetime)
 
     def _get(self, path: str, params: dict[str, Any] | None = None,
              session: requests.Session | None = None) -> tuple[requests.Response, float]:
@@ -230,7 +235,10 @@ class WmsDoctor:
                        "page or a proxy?)", "check base_url: it should be the tenant's URL "
                        "ending with the environment, e.g. …/acme_prod")
             return False
-        self._catalogue = set(body) if isinstance(body, dict) else set()
+        # Entity names are identifiers; anything else in a catalogue (control characters,
+        # markup) is never echoed to the terminal as a "close match".
+        self._catalogue = ({k for k in body if isinstance(k, str) and k.isidentifier()}
+                           if isinstance(body, dict) else set())
         self.facts.reachable = True
         yield ok(G, "auth", f"{who} accepted")
         yield ok(G, "path", f"catalogue of {len(self._catalogue)} entities at {self.facts.api}")
@@ -255,7 +263,7 @@ class WmsDoctor:
                        "grant the WMS user read access to this entity, or remove it from "
                        "entities")
             return
-        specs = _described_fields(resp.json())
+        specs = _described_fields(json_of(resp))
         self.facts.describes[entity] = specs
         described = set(specs)
         resp, seconds = self._get(f"{entity}/", {"page_mode": "paged", "page_size": 1})
@@ -267,11 +275,20 @@ class WmsDoctor:
             yield fail(G, name, f"one-row list of {entity} answered HTTP {resp.status_code}",
                        "grant the WMS user read access to this entity")
             return
-        body = resp.json()
-        count = int(body.get("result_count") or 0)
+        body = json_of(resp)
+        if not isinstance(body, dict):
+            yield fail(G, name, f"one-row list of {entity} answered HTTP {resp.status_code} "
+                       "but not a JSON page (a maintenance page or a proxy?)",
+                       "retry later; if it repeats, check what answers at base_url")
+            return
+        count = count_of(body)
+        if count is None:
+            yield warn(G, name, f"{entity}: the paged list carries no usable result_count; "
+                       "the projection counts it as empty")
+            count = 0
         self.facts.counts[entity] = count
         self.facts.timings[entity] = PageTiming(seconds)
-        rows = body.get("results") or []
+        rows = [r for r in body.get("results") or [] if isinstance(r, dict)][:1]
         # `url` and the `*_set` relations come with every record and no describe lists them.
         extra = sorted(f for f in set(rows[0]) - described
                        if f != "url" and not f.endswith("_set")) if rows and described else []
@@ -294,7 +311,9 @@ class WmsDoctor:
                                                      "ordering": "id"})
             if resp.ok:
                 timing.full = seconds
-                timing.records = len(resp.json().get("results") or [])
+                page = json_of(resp)
+                results = page.get("results") if isinstance(page, dict) else None
+                timing.records = len(results) if isinstance(results, list) else 0
             else:
                 yield warn(G, f"latency.{entity}", f"a page of {size:,} answered HTTP "
                            f"{resp.status_code} after {seconds:.1f} s (one-row page "
@@ -306,6 +325,22 @@ class WmsDoctor:
             return
         yield ok(G, f"latency.{entity}", f"one-row page {timing.one_row:.2f} s, page of "
                  f"{timing.records:,} {timing.full:.2f} s")
+
+
+def json_of(resp: requests.Response) -> Any:
+    """The answer's JSON, or None: a WMS (or a proxy before it) may answer 200 with HTML."""
+    try:
+        return resp.json()
+    except ValueError:
+        return None
+
+
+def count_of(body: Any) -> int | None:
+    """A paged list's `result_count` when it is a count (untrusted: a whole number ≥ 0)."""
+    value = body.get("result_count") if isinstance(body, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
 
 
 def _described_fields(doc: Any) -> dict[str, Any]:

@@ -152,3 +152,17 @@ def test_a_dropped_connection_mid_check_is_a_named_failure(tmp_path: Path) -> No
         checks = wms_checks(tmp_path, tap_settings(s, entities=["order_hdr", "allocation"]))
     assert checks["wms.entity.order_hdr"].status == "fail"
     assert checks["wms.entity.allocation"].status == "ok"  # the next entity is still checked
+
+
+def test_a_maintenance_page_instead_of_a_list_fails_that_entity_only(sim: SimulatorHandle,
+                                                                     tmp_path: Path) -> None:
+    """A 200 HTML page (a maintenance page, a proxy) is an answer from outside like any other:
+    named for what it is, on the entity it came for, and the next entity is still checked."""
+    sim.set_hostile(html_answers=1)
+    try:
+        checks = wms_checks(tmp_path, tap_settings(sim, entities=["allocation", "order_hdr"]))
+    finally:
+        sim.set_hostile()
+    bad = checks["wms.entity.allocation"]
+    assert bad.status == "fail" and "not a JSON page" in bad.found
+    assert checks["wms.entity.order_hdr"].status == "ok"
