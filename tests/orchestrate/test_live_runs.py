@@ -47,6 +47,17 @@ def status_line(project, pipeline: str) -> str:
     return next(x for x in wms_ops(project, "status").splitlines() if x.startswith(pipeline))
 
 
+def slow_guard(project, tmp_path: Path, sim, pipeline: str,
+               **config: object) -> tuple[subprocess.Popen, Path]:
+    """A guarded tap run in its own process group (so a test can kill all of it), its output
+    in a file readable while it runs."""
+    out = tmp_path / "guard.out"
+    with out.open("w") as handle:
+        proc = guard(project, "--pipeline", pipeline, *tap_command(sim, tmp_path, **config),
+                     stdout=handle, start_new_session=True)
+    return proc, out
+
+
 def percent_shown(text: str) -> bool:
     return "running since" in text and "% (" in text and "ETA " in text
 
@@ -66,11 +77,7 @@ def test_status_and_dashboard_mid_run_early_warning_once_and_killed_run_gone(
     settings = {"FULL_SYNC_WARNING_MINUTES": "10", "WEBHOOK_URL": webhook.url}
     project.env.update({f"WMS_OPS_{k}": v for k, v in settings.items()})
     with running_simulator(scale=2000, seed=3, latency=latency) as sim:
-        out = tmp_path / "guard.out"
-        with out.open("w") as handle:
-            proc = guard(project, "--pipeline", "full_sync",
-                         *tap_command(sim, tmp_path, page_size=1),
-                         stdout=handle, start_new_session=True)
+        proc, out = slow_guard(project, tmp_path, sim, "full_sync", page_size=1)
         try:
             # Mid-run: status shows the pipeline running with its percent and ETA.
             wait_for(lambda: percent_shown(status_line(project, "full_sync")), timeout=120)
@@ -123,12 +130,8 @@ def test_an_incremental_projected_past_its_30_minutes_warns_during_the_run(
     settings = {"INCREMENTAL_SYNC_WARNING_MINUTES": "3", "WEBHOOK_URL": webhook.url}
     project.env.update({f"WMS_OPS_{k}": v for k, v in settings.items()})
     with running_simulator(scale=2000, seed=3, latency=latency) as sim:
-        out = tmp_path / "guard.out"
-        with out.open("w") as handle:
-            proc = guard(project, "--pipeline", "incremental_sync",
-                         *tap_command(sim, tmp_path, page_size=1, enable_incremental=True,
-                                      start_date="2000-01-01T00:00:00Z"),
-                         stdout=handle, start_new_session=True)
+        proc, out = slow_guard(project, tmp_path, sim, "incremental_sync", page_size=1,
+                               enable_incremental=True, start_date="2000-01-01T00:00:00Z")
         try:
             wait_for(lambda: webhook.bodies, timeout=240)
             assert proc.poll() is None, out.read_text()[-3000:]
