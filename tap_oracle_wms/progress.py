@@ -8,10 +8,10 @@ one line per entity being written and one for the run, e.g.
 figures there as JSON, atomically, for `wms-ops status` and the dashboard. The tap knows
 nothing about wms-ops: the file is the whole contract.
 
-- Totals: the rows each entity will send, from the `result_count` of one `page_size=1` paged
-  query per entity (per unfinished range when resuming; from the lower bound for an
-  incremental), asked by a background thread: counting is expensive on large sets, so it never
-  holds up the run. A total is an estimate ("~"): rows change while the run reads.
+- Totals: the rows each entity will send, from the `result_count` of one `page_size=1` query
+  (the full sync's first id-bounds query asks it in paged mode, so it costs no extra request;
+  an incremental asks for the rows at or after its lower bound in the background). A total is
+  an estimate ("~"): rows change while the run reads.
 - Rate: rows written over the last `RATE_WINDOW_TICKS` intervals (a moving window), not since
   the start, so the ETA recovers after a slow start or a storm of 429s.
 - The timer thread, not the page loop, logs: a run stalled on retries still reports, and the

@@ -36,7 +36,7 @@ from tap_oracle_wms.partitions import (
     range_params,
     ranges_from_state,
 )
-from tap_oracle_wms.progress import count_rows
+from tap_oracle_wms.progress import count_rows, result_count
 from tap_oracle_wms.readers import PageSizer, RangeReader, WindowReader
 from tap_oracle_wms.records import RecordPlan, is_utc_text, to_utc, utc_text
 from tap_oracle_wms.windows import CUT_AFTER_PAGES, Coverage, SpanPlan, WindowWalk, plan_spans
@@ -136,7 +136,12 @@ class EntityStream(SchemaGrowth, RESTStream[str]):
             return  # resuming: the ranges are in the state
         url = self.client.entity_url(self.entity)
         base = {**self._base_params(), "page_size": 1}
-        first = self.client.get_json(url, params={**base, "ordering": "id"}, what=self._what)
+        # In paged mode the answer also carries `result_count`: the total for progress.
+        mode = {"page_mode": "paged"} if self._progress.enabled else {}
+        first = self.client.get_json(url, params={**base, "ordering": "id", **mode},
+                                     what=self._what)
+        if mode:
+            self._progress.set_total(self.entity, result_count(first))
         rows = _results(first)
         if not rows:
             self._warn_if_empty(first)
@@ -147,9 +152,9 @@ class EntityStream(SchemaGrowth, RESTStream[str]):
         self._bounds = (rows[0]["id"], high[0]["id"] if high else rows[0]["id"])
 
     def count_total(self) -> None:
-        """The rows this run will read: all the entity's rows for a full sync, those left in a
-        resumed snapshot's ranges, or those at or after an incremental's lower bound. Runs in
-        the background; a failure only costs the percent."""
+        """The rows this run will read, when `find_bounds` did not learn it: the rows at or
+        after an incremental's lower bound, or those left in a resumed snapshot's ranges.
+        Runs in the background; a failure only costs the percent."""
         if self._count_params:
             total = count_rows(self.client.get_json, self.client.entity_url(self.entity),
                                self._base_params(), self._count_params, self._what)
@@ -178,11 +183,9 @@ class EntityStream(SchemaGrowth, RESTStream[str]):
         progress = state.get(FULL_PROGRESS) or {}
         version = int(progress.get("version") or self._initialized_at)
         ranges = ranges_from_state(progress)
-        # The rows this run will read, counted in the background (`count_total`): counting
-        # is expensive on large sets, so it never sits on the planning path, where a slow
-        # count (or its 504) would hold up or fail the run instead of costing only a percent.
         resumed = ranges is not None
-        self._count_params = [range_params(r) for r in ranges] if resumed else [{}]
+        if resumed:
+            self._count_params = [range_params(r) for r in ranges]
         if ranges is None:
             self.find_bounds()
             low, high = self._bounds or (None, None)

@@ -108,8 +108,8 @@ class TapOracleWMS(Tap):
                 self.fetcher.close()
 
     def _count_in_background(self, streams: t.Sequence[EntityStream]) -> None:
-        """Every entity's total (`result_count`, one `page_size=1` paged request each), asked
-        while the first pages are read: the run does not wait for them."""
+        """Totals not learnt while planning (incremental, resumed snapshot), asked while the
+        first pages are read: the run does not wait for them."""
 
         progress = self.progress
 
